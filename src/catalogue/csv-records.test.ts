@@ -1,0 +1,101 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CatalogueFileError, readCsvRecords } from './csv-records.js';
+import type { CsvItem } from './csv-records.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'csv-records-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const header = ['a', 'b', 'c'];
+
+async function read(name: string, content: string | Buffer): Promise<CsvItem[]> {
+  const file = path.join(dir, name);
+  await writeFile(file, content);
+  const items: CsvItem[] = [];
+  for await (const item of readCsvRecords(file, { header })) items.push(item);
+  return items;
+}
+
+describe('readCsvRecords', () => {
+  it('ends records only at \\n and keeps bare \\r inside and outside quotes as line breaks', async () => {
+    const items = await read(
+      'cr.csv',
+      ',a,b,c\n' +
+        '0,unquoted\rtext,"quoted\rtext",x\n' +
+        '1,"closing quote then cr"\r,"b",c\r\n' +
+        '2,\r"cr before opening quote",b,"last"\r\n' +
+        '3,"multi\nline",b,c\n',
+    );
+    expect(items).toEqual([
+      { kind: 'record', line: 2, fields: ['0', 'unquoted\ntext', 'quoted\ntext', 'x'] },
+      { kind: 'record', line: 3, fields: ['1', 'closing quote then cr', 'b', 'c'] },
+      { kind: 'record', line: 4, fields: ['2', 'cr before opening quote', 'b', 'last'] },
+      { kind: 'record', line: 5, fields: ['3', 'multi\nline', 'b', 'c'] },
+    ]);
+  });
+
+  it('reads CRLF files and a UTF-8 byte order mark', async () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const items = await read('crlf.csv', Buffer.concat([bom, Buffer.from(',a,b,c\r\n0,x,y,z\r\n1,"p, q",r,s\r\n')]));
+    expect(items).toEqual([
+      { kind: 'record', line: 2, fields: ['0', 'x', 'y', 'z'] },
+      { kind: 'record', line: 3, fields: ['1', 'p, q', 'r', 's'] },
+    ]);
+  });
+
+  it('passes records with the wrong number of fields on, for the row layer to reject', async () => {
+    const items = await read('count.csv', ',a,b,c\n0,x,y\n1,x,y,z,extra\n2,x,y,z');
+    expect(items.map((i) => (i.kind === 'record' ? [i.line, i.fields.length] : i.kind))).toEqual([
+      [2, 3],
+      [3, 5],
+      [4, 4],
+    ]);
+  });
+
+  it('turns broken quoting into one unparsable item with its line span and carries on', async () => {
+    const items = await read('quotes.csv', ',a,b,c\n0,ok,ok,ok\n1,"bad"x,y,z\n2,k,"multi\nline",v\n3,ok,ok,ok\n');
+    expect(items[0]).toEqual({ kind: 'record', line: 2, fields: ['0', 'ok', 'ok', 'ok'] });
+    expect(items[1]).toMatchObject({ kind: 'unparsable', line: 3, endLine: 5 });
+    expect(items[1]?.kind === 'unparsable' && items[1].reason).toMatch(/^Lines 3-5 are not valid CSV and were skipped; check the quoting\. csv-parse said: Invalid Closing Quote/);
+    expect(items[2]).toEqual({ kind: 'record', line: 6, fields: ['3', 'ok', 'ok', 'ok'] });
+    expect(items).toHaveLength(3);
+  });
+
+  it('reports an unclosed quote at the end of the file', async () => {
+    const items = await read('unclosed.csv', ',a,b,c\n0,ok,ok,ok\n1,"never closed,y,z\n');
+    expect(items[1]).toMatchObject({ kind: 'unparsable', line: 3, endLine: 3 });
+    expect(items[1]?.kind === 'unparsable' && items[1].reason).toMatch(/Quote Not Closed/);
+  });
+
+  it('reports blank lines separately', async () => {
+    const items = await read('blank.csv', ',a,b,c\n\n0,x,y,z\n   \n');
+    expect(items).toEqual([
+      { kind: 'blank', line: 2 },
+      { kind: 'record', line: 3, fields: ['0', 'x', 'y', 'z'] },
+      { kind: 'blank', line: 4 },
+    ]);
+  });
+
+  it('throws for a wrong header, an empty file and a missing file', async () => {
+    await expect(read('header.csv', ',x,y,z\n0,1,2,3\n')).rejects.toThrow(/does not have the expected header/);
+    await expect(read('empty.csv', '')).rejects.toThrow(/is empty/);
+    const missing = readCsvRecords(path.join(dir, 'nope.csv'), { header });
+    await expect(missing.next()).rejects.toThrow(CatalogueFileError);
+  });
+
+  it('stops with a clear error on a record past the size limit', async () => {
+    const file = path.join(dir, 'huge.csv');
+    await writeFile(file, `,a,b,c\n0,"${'x'.repeat(5000)}\n`);
+    const items = readCsvRecords(file, { header, maxRecordChars: 1000 });
+    await expect(async () => {
+      for await (const _ of items) void _;
+    }).rejects.toThrow(/longer than 1000 characters, most likely an unclosed quote/);
+  });
+});

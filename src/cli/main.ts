@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// The command line: one program, one subcommand per task. Each subcommand lives in commands/ and
+// owns its process lifecycle; this file only wires them up and turns thrown errors into exit codes.
+import { Command } from 'commander';
+import { registerBackfill } from './commands/backfill.js';
+import { registerMigrate } from './commands/migrate.js';
+import { registerQueues } from './commands/queues.js';
+
+const program = new Command()
+  .name('listing-pipeline')
+  .description('Categorise marketplace listings from photos and text through BullMQ worker pools.')
+  .showHelpAfterError();
+
+registerMigrate(program);
+registerBackfill(program);
+registerQueues(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.stderr.write(`error: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+}

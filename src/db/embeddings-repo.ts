@@ -1,0 +1,131 @@
+// Text and image embeddings, keyed by (listing or image, model version), and the training-set read.
+import { assertUniqueKeys, chunk, ROWS_PER_STATEMENT, VECTORS_PER_STATEMENT } from './batch.js';
+import type { Queryable } from './pool.js';
+import { toPgArrayLiteral, type Vector } from './vectors.js';
+
+export interface TextEmbeddingInput {
+  listingId: string;
+  vector: Vector;
+}
+export interface ImageEmbeddingInput {
+  imageId: string;
+  vector: Vector;
+}
+export interface ListingImageEmbedding {
+  imageId: string;
+  position: number;
+  vector: Float32Array;
+}
+
+async function upsertVectors(
+  db: Queryable,
+  table: 'text_embeddings' | 'image_embeddings',
+  keyColumn: 'listing_id' | 'image_id',
+  modelVersion: string,
+  rows: readonly { key: string; vector: Vector }[],
+): Promise<void> {
+  assertUniqueKeys(rows.map((r) => r.key), keyColumn === 'listing_id' ? 'Listing id' : 'Image id');
+  for (const part of chunk(rows, VECTORS_PER_STATEMENT)) {
+    // Rewriting an identical vector is skipped, so a retried job leaves created_at alone.
+    await db.query(
+      `INSERT INTO ${table} AS e (${keyColumn}, model_version, vector)
+       SELECT key, $1, vector::real[] FROM unnest($2::text[], $3::text[]) AS t(key, vector)
+       ON CONFLICT (${keyColumn}, model_version) DO UPDATE SET vector = EXCLUDED.vector, created_at = now()
+       WHERE e.vector IS DISTINCT FROM EXCLUDED.vector`,
+      [modelVersion, part.map((r) => r.key), part.map((r) => toPgArrayLiteral(r.vector, `The embedding of ${r.key}`))],
+    );
+  }
+}
+
+export function upsertTextEmbeddings(db: Queryable, modelVersion: string, rows: readonly TextEmbeddingInput[]): Promise<void> {
+  return upsertVectors(db, 'text_embeddings', 'listing_id', modelVersion, rows.map((r) => ({ key: r.listingId, vector: r.vector })));
+}
+
+export function upsertImageEmbeddings(db: Queryable, modelVersion: string, rows: readonly ImageEmbeddingInput[]): Promise<void> {
+  return upsertVectors(db, 'image_embeddings', 'image_id', modelVersion, rows.map((r) => ({ key: r.imageId, vector: r.vector })));
+}
+
+/** Text embeddings of these listings for one model version; ids without one are absent. */
+export async function getTextEmbeddings(db: Queryable, modelVersion: string, listingIds: readonly string[]): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  if (listingIds.length === 0) return out;
+  const { rows } = await db.query<{ listing_id: string; vector: Float32Array }>(
+    'SELECT listing_id, vector FROM text_embeddings WHERE model_version = $1 AND listing_id = ANY($2::text[])',
+    [modelVersion, listingIds],
+  );
+  for (const r of rows) out.set(r.listing_id, r.vector);
+  return out;
+}
+
+/** Image embeddings by image id for one model version; ids without one are absent. */
+export async function getImageEmbeddings(db: Queryable, modelVersion: string, imageIds: readonly string[]): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  if (imageIds.length === 0) return out;
+  const { rows } = await db.query<{ image_id: string; vector: Float32Array }>(
+    'SELECT image_id, vector FROM image_embeddings WHERE model_version = $1 AND image_id = ANY($2::text[])',
+    [modelVersion, imageIds],
+  );
+  for (const r of rows) out.set(r.image_id, r.vector);
+  return out;
+}
+
+/** Per listing, the embeddings of its images in photo order (what the combined classifier reads). */
+export async function imageEmbeddingsForListings(
+  db: Queryable,
+  modelVersion: string,
+  listingIds: readonly string[],
+): Promise<Map<string, ListingImageEmbedding[]>> {
+  const out = new Map<string, ListingImageEmbedding[]>();
+  if (listingIds.length === 0) return out;
+  const { rows } = await db.query<{ listing_id: string; image_id: string; position: number; vector: Float32Array }>(
+    `SELECT i.listing_id, i.id AS image_id, i.position, e.vector
+     FROM images i JOIN image_embeddings e ON e.image_id = i.id AND e.model_version = $1
+     WHERE i.listing_id = ANY($2::text[]) ORDER BY i.listing_id, i.position, i.id`,
+    [modelVersion, listingIds],
+  );
+  for (const r of rows) {
+    const item = { imageId: r.image_id, position: r.position, vector: r.vector };
+    const list = out.get(r.listing_id);
+    if (list) list.push(item);
+    else out.set(r.listing_id, [item]);
+  }
+  return out;
+}
+
+export interface TrainingExample {
+  listingId: string;
+  /** Top-level category name. */
+  label: string;
+  /** null when the listing has no text embedding of textVersion. */
+  textEmbedding: Float32Array | null;
+  /** Embeddings of imageVersion in photo order; empty when none. */
+  images: ListingImageEmbedding[];
+}
+
+/**
+ * Every labelled listing that has at least one embedding of the requested versions (pass null to
+ * leave a modality out), in listing id order. Reads in pages of listings so the text form of
+ * thousands of wide vectors is never held all at once.
+ */
+export async function loadTrainingSet(db: Queryable, textVersion: string | null, imageVersion: string | null): Promise<TrainingExample[]> {
+  const examples: TrainingExample[] = [];
+  let afterId = '';
+  for (;;) {
+    const { rows } = await db.query<{ id: string; label: string; vector: Float32Array | null }>(
+      `SELECT l.id, l.label, t.vector FROM listings l
+       LEFT JOIN text_embeddings t ON t.listing_id = l.id AND t.model_version = $1
+       WHERE l.label IS NOT NULL AND l.id > $2 ORDER BY l.id LIMIT $3`,
+      [textVersion, afterId, ROWS_PER_STATEMENT],
+    );
+    if (rows.length === 0) break;
+    afterId = (rows[rows.length - 1] as { id: string }).id;
+    const images = imageVersion === null ? new Map<string, ListingImageEmbedding[]>()
+      : await imageEmbeddingsForListings(db, imageVersion, rows.map((r) => r.id));
+    for (const r of rows) {
+      const imgs = images.get(r.id) ?? [];
+      if (r.vector === null && imgs.length === 0) continue;
+      examples.push({ listingId: r.id, label: r.label, textEmbedding: r.vector, images: imgs });
+    }
+  }
+  return examples;
+}

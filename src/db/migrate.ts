@@ -1,0 +1,103 @@
+// Applies migrations/NNNN_name.sql in order through node-pg-migrate's programmatic runner. Safe to
+// run twice (applied files are recorded in <schema>.schema_migrations) and from several processes at
+// once (a Postgres advisory lock, waited for rather than failed on, serialises them per schema).
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { runner } from 'node-pg-migrate';
+import pg from 'pg';
+import { PROJECT_ROOT, type Config } from '../config.js';
+import { translateConnectionError } from './errors.js';
+import { clientConfig } from './pool.js';
+
+export const MIGRATIONS_TABLE = 'schema_migrations';
+const FILE_NAME = /^(\d{4})_[a-z0-9_]+\.sql$/;
+
+export interface MigrateOptions {
+  /** Defaults to <repo>/migrations (also found when running from dist/). */
+  migrationsDir?: string;
+  /** Receives node-pg-migrate's progress lines; silent by default. */
+  log?: (line: string) => void;
+}
+
+export interface MigrateResult {
+  /** Names of the migrations this call applied, e.g. ["0001_init"]; empty when already up to date. */
+  applied: string[];
+}
+
+/** The migrations folder: <root>/migrations, or one level further up when running from dist/. */
+export function defaultMigrationsDir(): string {
+  const candidates = [path.join(PROJECT_ROOT, 'migrations'), path.join(PROJECT_ROOT, '..', 'migrations')];
+  const found = candidates.find((dir) => existsSync(dir));
+  if (!found) throw new Error(`No migrations folder found (looked in ${candidates.join(' and ')}); run from a checkout of the project or pass migrationsDir.`);
+  return found;
+}
+
+/**
+ * Checks the .sql file names in a migrations folder: each must be NNNN_lower_snake.sql with a unique
+ * number, so the order is unambiguous. Returns them sorted; other files (README.md) are ignored.
+ */
+export function checkMigrationFileNames(fileNames: readonly string[]): string[] {
+  const sql = fileNames.filter((f) => f.endsWith('.sql')).sort();
+  const seen = new Map<string, string>();
+  for (const name of sql) {
+    const match = FILE_NAME.exec(name);
+    if (!match) {
+      throw new Error(`Migration file "${name}" is misnamed; rename it to NNNN_lower_snake_name.sql (four digits, then the next free number).`);
+    }
+    const num = match[1] as string;
+    const other = seen.get(num);
+    if (other) throw new Error(`Migrations "${other}" and "${name}" share the number ${num}; give the newer one the next free number.`);
+    seen.set(num, name);
+  }
+  if (sql.length === 0) throw new Error('The migrations folder holds no NNNN_name.sql files; is migrationsDir right?');
+  return sql;
+}
+
+/** A per-schema advisory lock key (below 2^48, so exact as a JS number), so test schemas don't queue behind each other. */
+export function migrationLockKey(schema: string): number {
+  return createHash('sha256').update(`listing-pipeline:migrate:${schema}`).digest().readUIntBE(0, 6);
+}
+
+export async function migrate(
+  config: Pick<Config, 'DATABASE_URL' | 'DB_SCHEMA'>,
+  options: MigrateOptions = {},
+): Promise<MigrateResult> {
+  const dir = options.migrationsDir ?? defaultMigrationsDir();
+  checkMigrationFileNames(readdirSync(dir));
+  const log = options.log ?? (() => {});
+  const client = new pg.Client(clientConfig(config, 'listing-pipeline-migrate'));
+  try {
+    await client.connect();
+  } catch (err) {
+    throw translateConnectionError(err, config.DATABASE_URL);
+  }
+  // A dropped connection during migration must surface as the query's error, not crash the process.
+  client.on('error', () => {});
+  try {
+    const ran = await runner({
+      dbClient: client,
+      dir,
+      // Only NNNN_name.sql files are migrations; everything else in the folder is documentation.
+      ignorePattern: '(?!\\d{4}_[a-z0-9_]+\\.sql$).*',
+      direction: 'up',
+      migrationsTable: MIGRATIONS_TABLE,
+      schema: config.DB_SCHEMA,
+      createSchema: true,
+      checkOrder: true,
+      // The runner defaults to one transaction per file; all-or-nothing is easier to reason about.
+      singleTransaction: true,
+      advisoryLockMode: 'wait',
+      lockValue: migrationLockKey(config.DB_SCHEMA),
+      logger: { debug: () => {}, info: log, warn: log, error: log },
+    });
+    return { applied: ran.map((m) => m.name) };
+  } catch (err) {
+    const translated = translateConnectionError(err, config.DATABASE_URL);
+    if (translated !== err) throw translated;
+    const message = err instanceof Error ? err.message : String(err);
+    throw new Error(`Migrating schema "${config.DB_SCHEMA}" failed and was rolled back: ${message}. Fix the migration (or the database) and run migrate again.`, { cause: err });
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

@@ -1,0 +1,156 @@
+// The listing as the pipeline sees it: validated source rows in, one cleaned Listing out.
+import { createHash } from 'node:crypto';
+import { topLevelLabel } from './category.js';
+import { parsePrice } from './price.js';
+import { cleanModelText, stripGumtreeSuffix } from './text.js';
+
+/**
+ * Listing and image ids end up in job ids, database keys and file names (<imageDir>/<id>.jpg), so they
+ * are restricted to letters, digits, "-" and "_" (UUIDs fit). All-digit ids are refused because BullMQ
+ * rejects integer-looking custom job ids.
+ */
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+export function isValidId(id: string): boolean {
+  return ID_PATTERN.test(id) && !/^\d+$/.test(id);
+}
+
+/** A validated Products.csv row; `line` is the 1-based physical line where its record starts. */
+export interface ProductRow {
+  line: number;
+  /** The unnamed first column (a pandas index in the research export); kept for reference only. */
+  sourceIndex: string;
+  id: string;
+  productName: string;
+  /** The category path; '' when the row has none. */
+  category: string;
+  description: string;
+  price: string;
+  location: string;
+}
+
+/** A validated Images.csv row. */
+export interface ImageRow {
+  line: number;
+  sourceIndex: string;
+  id: string;
+  productId: string;
+  bucketLink: string;
+  imageRef: string;
+  /** ISO date or date-time as written in the file; null when the cell is empty. */
+  createTime: string | null;
+}
+
+/** A cleaned listing: raw fields kept beside the cleaned ones. */
+export interface Listing {
+  id: string;
+  nameRaw: string;
+  /** Display name: the " | in <location> | Gumtree" tail removed. */
+  name: string;
+  descriptionRaw: string;
+  /** Parsed price; null when the raw price is missing or unparseable (never 0 for "unknown"). */
+  price: number | null;
+  priceRaw: string;
+  location: string;
+  categoryPath: string | null;
+  /** Top level of the category path; null for unlabelled listings. */
+  label: string | null;
+  /** cleanModelText(name + " " + description): what the text models read. */
+  modelText: string;
+  /** Earliest create_time of the listing's images; null when it has none. */
+  createTime: string | null;
+  imageIds: string[];
+  contentHash: string;
+}
+
+/** The source fields of a listing, as they arrive from the catalogue or the webhook. */
+export interface ListingSource {
+  id: string;
+  productName: string;
+  category: string;
+  description: string;
+  price: string;
+  location: string;
+}
+
+export interface ListingImageRef {
+  id: string;
+  createTime: string | null;
+}
+
+export interface ContentHashFields {
+  id: string;
+  nameRaw: string;
+  categoryPath: string | null;
+  descriptionRaw: string;
+  priceRaw: string;
+  location: string;
+  imageIds: readonly string[];
+}
+
+/**
+ * sha256 (hex) over the fields that decide what the pipeline computes: every raw field and the image
+ * ids in order. A versioned JSON array is the canonical form: field order is fixed and JSON string
+ * escaping is deterministic, so the hash is stable across runs and machines. create_time is left out:
+ * it only feeds duplicate detection, and photo bytes are hashed by the image step itself.
+ */
+export function listingContentHash(fields: ContentHashFields): string {
+  const canonical = JSON.stringify([
+    'listing/v1',
+    fields.id,
+    fields.nameRaw,
+    fields.categoryPath,
+    fields.descriptionRaw,
+    fields.priceRaw,
+    fields.location,
+    [...fields.imageIds],
+  ]);
+  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+}
+
+/** The earliest parseable time among the images (ties keep the first); null when there is none. */
+export function earliestCreateTime(images: readonly ListingImageRef[]): string | null {
+  let best: string | null = null;
+  let bestMs = Infinity;
+  for (const image of images) {
+    if (image.createTime === null) continue;
+    const ms = Date.parse(image.createTime);
+    if (Number.isNaN(ms)) continue;
+    if (ms < bestMs) {
+      best = image.createTime;
+      bestMs = ms;
+    }
+  }
+  return best;
+}
+
+/** Applies the cleaning rules of DESIGN.md section 3 to one listing and its images (in order). */
+export function buildListing(source: ListingSource, images: readonly ListingImageRef[]): Listing {
+  const categoryPath = source.category.trim() === '' ? null : source.category;
+  const name = stripGumtreeSuffix(source.productName);
+  const imageIds = images.map((i) => i.id);
+  return {
+    id: source.id,
+    nameRaw: source.productName,
+    name,
+    descriptionRaw: source.description,
+    price: parsePrice(source.price),
+    priceRaw: source.price,
+    location: source.location,
+    categoryPath,
+    label: categoryPath === null ? null : topLevelLabel(categoryPath),
+    // The display name, not the raw one: the scraped tail only adds the location and "gumtree".
+    modelText: cleanModelText(`${name} ${source.description}`),
+    createTime: earliestCreateTime(images),
+    imageIds,
+    contentHash: listingContentHash({
+      id: source.id,
+      nameRaw: source.productName,
+      categoryPath,
+      descriptionRaw: source.description,
+      priceRaw: source.price,
+      location: source.location,
+      imageIds,
+    }),
+  };
+}

@@ -1,0 +1,140 @@
+// The catalogue backfill: load and clean a catalogue, store it, enqueue only new or changed listings,
+// then (optionally) wait for the pools to finish while reporting progress, and record the run.
+import type { Db } from '../db/pool.js';
+import { countImagesByStatus } from '../db/images-repo.js';
+import { countByStatus } from '../db/listings-repo.js';
+import { finishRun, failRun, recordRowRejects, startRun } from '../db/runs-repo.js';
+import { runFailureReasons, runProgress, type ReasonCount, type RunProgress } from '../db/run-progress-repo.js';
+import { loadCatalogue, type Catalogue } from '../catalogue/load-catalogue.js';
+import type { Logger } from '../logging.js';
+import type { ListingFlowProducer } from '../queues/flows.js';
+import type { QueueAdmin } from '../queues/queue-admin.js';
+import { submitListings, type ListingWithPhotos, type SkippedListing } from './submit-listings.js';
+
+export interface BackfillOptions {
+  productsPath: string;
+  imagesPath: string;
+  imageDir: string;
+  limit?: number;
+  kind?: string;
+  /** Wait for the pools to finish the run's work (default true). */
+  wait?: boolean;
+  pollMs?: number;
+  onProgress?: (p: BackfillProgress) => void;
+}
+
+export interface BackfillProgress extends RunProgress {
+  runId: number;
+  /** Listings and photos this run has to process. */
+  totalListings: number;
+  totalImages: number;
+  elapsedSeconds: number;
+}
+
+export interface BackfillSummary {
+  runId: number;
+  catalogue: { listings: number; duplicates: number; rejectedRows: number; orphanImages: number; images: number };
+  /** New or changed listings enqueued by this run; 0 on a rerun of an unchanged catalogue. */
+  newWork: number;
+  unchanged: number;
+  /** Outcomes of the listings and photos this run processed. */
+  outcome: RunProgress;
+  /** Every listing and photo in the database by status, after the run. */
+  totals: { listings: Record<string, number>; images: Record<string, number> };
+  topFailureReasons: { images: ReasonCount[]; listings: ReasonCount[] };
+  elapsedSeconds: number;
+  listingsPerSecond: number;
+  photosPerSecond: number;
+  /** Set when waiting stopped with work unfinished (e.g. no workers consuming). */
+  incomplete?: string;
+}
+
+export interface BackfillDeps {
+  db: Db;
+  producer: ListingFlowProducer;
+  admin: QueueAdmin;
+  log: Logger;
+}
+
+/** Splits a loaded catalogue into listings to process and stored-but-skipped duplicates. */
+export function catalogueWork(catalogue: Catalogue): { process: ListingWithPhotos[]; skip: SkippedListing[] } {
+  const photosOf = (listingId: string, imageIds: string[]) =>
+    imageIds.flatMap((id) => {
+      const img = catalogue.images.get(id);
+      return img && img.listingId === listingId ? [{ imageId: id, source: img.path }] : [];
+    });
+  const process = catalogue.listings.map((listing) => ({ listing, photos: photosOf(listing.id, listing.imageIds) }));
+  const skip = catalogue.duplicates.map((d) => ({
+    listing: d.listing,
+    photos: d.photos.map((p) => ({ imageId: p.id, source: p.path })),
+    reason: `Duplicate of listing ${d.duplicateOf} (same name, location, description, time and price); the first occurrence is kept.`,
+  }));
+  return { process, skip };
+}
+
+export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Promise<BackfillSummary> {
+  const started = Date.now();
+  const catalogue = await loadCatalogue(opts);
+  const run = await startRun(deps.db, {
+    kind: opts.kind ?? 'backfill',
+    source: opts.productsPath,
+    options: { productsPath: opts.productsPath, imagesPath: opts.imagesPath, imageDir: opts.imageDir, limit: opts.limit ?? null },
+  });
+  try {
+    // Rows that never became listings (bad rows, photos of unknown listings) are kept with their reason.
+    await recordRowRejects(deps.db, run.id, [
+      ...catalogue.rejects.map((r) => ({ file: r.file, line: r.line, reason: r.reason })),
+      ...catalogue.orphanImages
+        .filter((o) => o.cause !== 'listing-duplicate')
+        .map((o) => ({ file: opts.imagesPath, line: o.line, reason: o.reason })),
+    ]);
+    const work = catalogueWork(catalogue);
+    const submitted = await submitListings(deps, { ...work, source: opts.kind ?? 'backfill', runId: run.id });
+    deps.log.info({ runId: run.id, enqueued: submitted.enqueued.length, unchanged: submitted.unchanged.length }, 'catalogue submitted');
+
+    let incomplete: string | undefined;
+    let progress = await runProgress(deps.db, run.id);
+    const totalListings = submitted.enqueued.length;
+    const totalImages = work.process.filter((w) => submitted.enqueued.includes(w.listing.id)).reduce((n, w) => n + w.photos.length, 0);
+    if (opts.wait ?? true) {
+      let idlePolls = 0;
+      while (progress.listings.pending > 0) {
+        opts.onProgress?.({ ...progress, runId: run.id, totalListings, totalImages, elapsedSeconds: (Date.now() - started) / 1000 });
+        await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+        progress = await runProgress(deps.db, run.id);
+        // Pending listings with no job left anywhere cannot finish: say so instead of waiting forever.
+        idlePolls = progress.listings.pending > 0 && (await deps.admin.outstanding()) === 0 ? idlePolls + 1 : 0;
+        if (idlePolls >= 10) {
+          incomplete = `${progress.listings.pending} listing(s) are still pending but no job is queued for them; rerun the same backfill command to requeue them.`;
+          break;
+        }
+      }
+      opts.onProgress?.({ ...progress, runId: run.id, totalListings, totalImages, elapsedSeconds: (Date.now() - started) / 1000 });
+    }
+    const elapsedSeconds = (Date.now() - started) / 1000;
+    const summary: BackfillSummary = {
+      runId: run.id,
+      catalogue: {
+        listings: catalogue.counts.listings,
+        duplicates: catalogue.counts.duplicates,
+        rejectedRows: catalogue.rejects.length,
+        orphanImages: catalogue.counts.orphanImages,
+        images: catalogue.counts.images,
+      },
+      newWork: submitted.enqueued.length,
+      unchanged: submitted.unchanged.length,
+      outcome: progress,
+      totals: { listings: await countByStatus(deps.db), images: await countImagesByStatus(deps.db) },
+      topFailureReasons: await runFailureReasons(deps.db, run.id),
+      elapsedSeconds,
+      listingsPerSecond: totalListings / elapsedSeconds,
+      photosPerSecond: totalImages / elapsedSeconds,
+      ...(incomplete ? { incomplete } : {}),
+    };
+    await finishRun(deps.db, run.id, { ...summary } as Record<string, unknown>);
+    return summary;
+  } catch (err) {
+    await failRun(deps.db, run.id, (err as Error).message).catch(() => undefined);
+    throw err;
+  }
+}

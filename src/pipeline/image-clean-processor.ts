@@ -1,0 +1,30 @@
+// The image-clean pool's sandboxed processor: BullMQ forks a child process per concurrent job slot
+// and runs this file there, so decoding and resizing never stall the parent's event loop, which must
+// keep renewing job locks. Each child owns a small Postgres pool and its own image encoder session.
+import { loadConfig } from '../config.js';
+import { createDb, type Db } from '../db/pool.js';
+import { createLogger } from '../logging.js';
+import { createMetrics } from '../metrics/registry.js';
+import { toProcessor } from '../queues/pool-worker.js';
+import { runImageClean } from './image-clean-stage.js';
+import { loadPoolModels, type PoolModels } from './load-models.js';
+
+let ready: Promise<{ db: Db; models: PoolModels; config: ReturnType<typeof loadConfig> }> | null = null;
+
+function init() {
+  ready ??= (async () => {
+    const config = loadConfig();
+    const log = createLogger(config, 'image-clean-child');
+    const db = createDb({ ...config, DB_POOL_MAX: 2 }, { applicationName: 'image-clean-child' });
+    // Metrics recorded in the child would be invisible to /metrics; the parent counts from job events.
+    const models = await loadPoolModels('image-clean', config, createMetrics('image-clean-child'), log);
+    process.once('exit', () => void db.close());
+    return { db, models, config };
+  })();
+  return ready;
+}
+
+export default toProcessor(async (data, attempt) => {
+  const { db, models, config } = await init();
+  return runImageClean({ db, config, embedder: models.imageEmbedder }, data, attempt);
+});

@@ -1,0 +1,73 @@
+// Stage 1 (image-clean pool): read one photo, clean it with sharp (RGB, letterbox), embed it when an
+// image encoder is registered, and record the outcome. Bad photos end as a recorded per-image failure.
+import { readFile } from 'node:fs/promises';
+import type { Config } from '../config.js';
+import type { Queryable } from '../db/pool.js';
+import { markImageCleaned, markImageFailed } from '../db/images-repo.js';
+import { upsertImageEmbeddings } from '../db/embeddings-repo.js';
+import { cleanImage } from '../images/index.js';
+import { QUEUES, imageCleanPayload, parsePayload } from '../queues/registry.js';
+import { PermanentJobError, isFinalAttempt, reasonCode, type AttemptInfo } from './errors.js';
+import type { ImageEmbedder } from './model-ports.js';
+
+export interface ImageCleanDeps {
+  db: Queryable;
+  config: Pick<Config, 'IMAGE_LETTERBOX_SIZE' | 'IMAGE_MAX_BYTES' | 'IMAGE_MAX_PIXELS'>;
+  embedder: ImageEmbedder | null;
+  /** Reads a photo's bytes from its source (file path; URLs arrive with the webhook issue). */
+  readSource?: (source: string, maxBytes: number) => Promise<Buffer>;
+}
+
+export interface ImageCleanResult {
+  outcome: 'cleaned';
+  bytes: number;
+  pixels: number;
+  embedded: boolean;
+}
+
+export async function readLocalPhoto(source: string, maxBytes: number): Promise<Buffer> {
+  if (/^[a-z]+:\/\//i.test(source) && !source.startsWith('file://')) {
+    throw new PermanentJobError(`Photo source ${source} is a URL; this worker reads only local files.`, 'unsupported_source');
+  }
+  const path = source.startsWith('file://') ? new URL(source).pathname : source;
+  try {
+    const bytes = await readFile(path);
+    return bytes.length > maxBytes ? bytes.subarray(0, maxBytes + 1) : bytes;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new PermanentJobError(`Photo file ${path} does not exist; add it to the image folder and rerun the backfill.`, 'missing_file');
+    }
+    throw err;
+  }
+}
+
+export async function runImageClean(deps: ImageCleanDeps, data: unknown, attempt: AttemptInfo): Promise<ImageCleanResult> {
+  const p = parsePayload(imageCleanPayload, data, QUEUES.imageClean);
+  try {
+    const read = deps.readSource ?? readLocalPhoto;
+    const bytes = await read(p.source, deps.config.IMAGE_MAX_BYTES);
+    const cleaned = await cleanImage(bytes, {
+      size: deps.config.IMAGE_LETTERBOX_SIZE,
+      maxBytes: deps.config.IMAGE_MAX_BYTES,
+      maxPixels: deps.config.IMAGE_MAX_PIXELS,
+    });
+    const vector = deps.embedder ? await deps.embedder.embed(cleaned.letterboxed) : null;
+    await markImageCleaned(deps.db, p.imageId, {
+      bytes: cleaned.bytes,
+      width: cleaned.width,
+      height: cleaned.height,
+      format: cleaned.format,
+      cleanedJpeg: cleaned.letterboxed,
+    });
+    if (vector && deps.embedder) {
+      await upsertImageEmbeddings(deps.db, deps.embedder.version, [{ imageId: p.imageId, vector }]);
+    }
+    return { outcome: 'cleaned', bytes: cleaned.bytes, pixels: cleaned.width * cleaned.height, embedded: vector !== null };
+  } catch (err) {
+    // Only the last attempt records the failure: an earlier transient fault may still heal.
+    if (isFinalAttempt(err, attempt)) {
+      await markImageFailed(deps.db, p.imageId, reasonCode(err), (err as Error).message);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,92 @@
+// Stage 3 (infer pool, the flow's parent): runs once every photo and the text of a listing have been
+// handled. Classifies from whatever the listing has (photos, text or both) with the current combined
+// classifier, stores the prediction, and records the listing's final status with a readable reason.
+import type { Queryable } from '../db/pool.js';
+import { getImageEmbeddings, getTextEmbeddings } from '../db/embeddings-repo.js';
+import { imagesForListing } from '../db/images-repo.js';
+import { getListing, markFailed, markProcessed } from '../db/listings-repo.js';
+import { upsertPredictions } from '../db/predictions-repo.js';
+import { inferPayload, parsePayload, QUEUES } from '../queues/registry.js';
+import type { ListingClassifier, Modality } from './model-ports.js';
+
+export interface InferDeps {
+  db: Queryable;
+  classifier: ListingClassifier | null;
+  /** Called for each stored prediction (metrics: category mix, confidence, end-to-end latency). */
+  onPrediction?: (p: { category: string; modality: Modality; topProbability: number; receivedAt: number }) => void;
+}
+
+export type InferResult =
+  | { outcome: 'predicted'; category: string; modality: Modality; photos: PhotoSummary }
+  | { outcome: 'processed_without_model'; photos: PhotoSummary }
+  | { outcome: 'failed'; reason: string }
+  | { outcome: 'stale' };
+
+interface PhotoSummary {
+  total: number;
+  cleaned: number;
+  failed: number;
+}
+
+function meanVector(vectors: Float32Array[]): Float32Array | null {
+  const first = vectors[0];
+  if (!first) return null;
+  const out = new Float32Array(first.length);
+  for (const v of vectors) for (let i = 0; i < out.length; i++) out[i]! += v[i]! / vectors.length;
+  return out;
+}
+
+export async function runInfer(deps: InferDeps, data: unknown): Promise<InferResult> {
+  const p = parsePayload(inferPayload, data, QUEUES.infer);
+  const listing = await getListing(deps.db, p.listingId);
+  if (!listing || listing.contentHash !== p.listingHash) return { outcome: 'stale' };
+
+  const images = await imagesForListing(deps.db, listing.id);
+  const cleaned = images.filter((i) => i.status === 'cleaned');
+  const photos = { total: images.length, cleaned: cleaned.length, failed: images.filter((i) => i.status === 'failed').length };
+  const hasText = listing.modelText.trim() !== '';
+  if (!hasText && cleaned.length === 0) {
+    const why = images.length === 0 ? 'it has no photos' : `none of its ${images.length} photo(s) could be used`;
+    const reason = `The listing has no text to classify and ${why}; fix the source listing and resubmit it.`;
+    await markFailed(deps.db, listing.id, listing.contentHash, reason);
+    return { outcome: 'failed', reason };
+  }
+
+  if (!deps.classifier) {
+    await markProcessed(deps.db, listing.id, listing.contentHash);
+    return { outcome: 'processed_without_model', photos };
+  }
+
+  const c = deps.classifier;
+  const [textRows, imageRows] = await Promise.all([
+    hasText ? getTextEmbeddings(deps.db, c.textVersion, [listing.id]) : Promise.resolve(new Map<string, Float32Array>()),
+    getImageEmbeddings(deps.db, c.imageVersion, cleaned.map((i) => i.id)),
+  ]);
+  const text = textRows.get(listing.id) ?? null;
+  const image = meanVector([...imageRows.values()]);
+  if (!text && !image) {
+    // Embeddings come from the child jobs; without any the classifier has nothing to read.
+    throw new Error(
+      `Listing ${listing.id} has no ${c.textVersion} text embedding and no ${c.imageVersion} photo embedding; ` +
+        'the text-embed/image-clean pools may run other model versions than the infer pool: restart them on the same models.',
+    );
+  }
+  const result = await c.classify({ text, image });
+  let best = 0;
+  for (let i = 1; i < result.probabilities.length; i++) if (result.probabilities[i]! > result.probabilities[best]!) best = i;
+  const category = c.classes[best]!;
+  await upsertPredictions(deps.db, [
+    {
+      listingId: listing.id,
+      modelVersion: c.version,
+      category,
+      categoryCode: best,
+      probabilities: result.probabilities,
+      modality: result.modality,
+      embedding: result.embedding,
+    },
+  ]);
+  await markProcessed(deps.db, listing.id, listing.contentHash);
+  deps.onPrediction?.({ category, modality: result.modality, topProbability: result.probabilities[best]!, receivedAt: p.receivedAt });
+  return { outcome: 'predicted', category, modality: result.modality, photos };
+}

@@ -1,0 +1,104 @@
+// Composition of one worker-pool process: config -> logger, Postgres, Redis, metrics, models, the
+// BullMQ worker; and the shutdown order (stop taking jobs and drain, then servers and connections).
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../config.js';
+import { createDb, type Db } from '../db/pool.js';
+import { installShutdown, type Shutdown } from '../lifecycle.js';
+import { createLogger } from '../logging.js';
+import { createMetrics, type Metrics } from '../metrics/registry.js';
+import { startMetricsServer } from '../metrics/server.js';
+import { connectRedis } from '../queues/connection.js';
+import { createPoolWorker, type StageHandler } from '../queues/pool-worker.js';
+import { QUEUES } from '../queues/registry.js';
+import { loadPoolModels, type PoolModels } from './load-models.js';
+import { runInfer } from './infer-stage.js';
+import { runTextEmbed } from './text-embed-stage.js';
+import type { ImageCleanResult } from './image-clean-stage.js';
+
+export type PoolName = 'image-clean' | 'text-embed' | 'infer';
+
+export interface StartedPool {
+  name: PoolName;
+  metricsPort: number;
+  metrics: Metrics;
+  shutdown: Shutdown;
+}
+
+/** The sandboxed processor file for image-clean (a forked child process per concurrent job). */
+export function imageCleanProcessorPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const ext = path.extname(fileURLToPath(import.meta.url)); // .ts under tsx, .js when built
+  return path.join(here, `image-clean-processor${ext}`);
+}
+
+function handlerFor(name: PoolName, db: Db, models: PoolModels, metrics: Metrics): StageHandler | string {
+  switch (name) {
+    case 'image-clean':
+      return imageCleanProcessorPath();
+    case 'text-embed':
+      return (data) => runTextEmbed({ db, embedder: models.textEmbedder }, data);
+    case 'infer':
+      return (data) =>
+        runInfer({
+          db,
+          classifier: models.classifier,
+          onPrediction: (p) => {
+            metrics.predictions.inc({ category: p.category, modality: p.modality });
+            metrics.topProbability.observe(p.topProbability);
+            metrics.listingEndToEnd.observe(Math.max(0, Date.now() - p.receivedAt) / 1000);
+          },
+        }, data);
+  }
+}
+
+const CONCURRENCY: Record<PoolName, keyof Config> = {
+  'image-clean': 'IMAGE_CLEAN_CONCURRENCY',
+  'text-embed': 'TEXT_EMBED_CONCURRENCY',
+  infer: 'INFER_CONCURRENCY',
+};
+
+export async function startPool(name: PoolName, config: Config, options: { exitOnShutdown?: boolean } = {}): Promise<StartedPool> {
+  const log = createLogger(config, `${name}-pool`);
+  const metrics = createMetrics(`${name}-pool`);
+  const db = createDb(config, { applicationName: `${name}-pool`, onIdleClientError: (err) => log.warn({ err }, 'idle Postgres client lost') });
+  const redis = await connectRedis(config, 'worker');
+  const models = await loadPoolModels(name, config, metrics, log);
+  const worker = createPoolWorker({
+    queue: name === 'image-clean' ? QUEUES.imageClean : name === 'text-embed' ? QUEUES.textEmbed : QUEUES.infer,
+    concurrency: config[CONCURRENCY[name]] as number,
+    handler: handlerFor(name, db, models, metrics),
+    connection: redis,
+    config,
+    metrics,
+    log,
+    onCompleted: (result) => {
+      if (name !== 'image-clean') return;
+      const r = result as ImageCleanResult;
+      metrics.imagesProcessed.inc({ outcome: 'cleaned', reason: 'none' });
+      metrics.imageBytes.inc(r.bytes);
+      metrics.imagePixels.inc(r.pixels);
+    },
+    onFinalFailure: (reason) => {
+      if (name === 'image-clean') metrics.imagesProcessed.inc({ outcome: 'failed', reason });
+      if (name === 'infer') metrics.listingsProcessed.inc({ outcome: 'failed' });
+    },
+  });
+  const server = await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT);
+  const shutdown = installShutdown(
+    log,
+    config.SHUTDOWN_TIMEOUT_MS,
+    [
+      // worker.close() stops fetching and waits for the jobs in flight to finish.
+      { name: 'worker', close: () => worker.close() },
+      { name: 'models', close: () => models.close() },
+      { name: 'metrics-server', close: () => server.close() },
+      { name: 'postgres', close: () => db.close() },
+      { name: 'redis', close: async () => void (await redis.quit()) },
+    ],
+    options.exitOnShutdown ?? true,
+  );
+  void worker.run();
+  log.info({ concurrency: config[CONCURRENCY[name]], metricsPort: server.port, models: models.describe }, `${name} pool started`);
+  return { name, metricsPort: server.port, metrics, shutdown };
+}

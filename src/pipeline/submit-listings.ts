@@ -1,0 +1,83 @@
+// Turning cleaned listings into work: upsert them (and their photos) in Postgres, find what is new or
+// changed, and enqueue one flow per such listing. Shared by the backfill, the nightly job and the webhook.
+import type { Db } from '../db/pool.js';
+import { upsertImages, removeStaleImages, markImagesSkipped } from '../db/images-repo.js';
+import { markSkipped, upsertListings, type ListingInput } from '../db/listings-repo.js';
+import type { Listing } from '../domain/listing.js';
+import type { ListingFlowProducer } from '../queues/flows.js';
+
+export interface ListingWithPhotos {
+  listing: Listing;
+  /** Photo sources in listing order: local paths (backfill) or URLs (webhook). */
+  photos: { imageId: string; source: string }[];
+}
+
+export interface SkippedListing extends ListingWithPhotos {
+  /** Why the listing is stored but not processed, e.g. "Duplicate of listing X (same name, ...)". */
+  reason: string;
+}
+
+export interface SubmitResult {
+  /** Listings whose flows were enqueued (new, changed, or still pending from an interrupted run). */
+  enqueued: string[];
+  /** Listings already processed/failed/skipped with identical content: no new work. */
+  unchanged: string[];
+  skipped: string[];
+}
+
+function toInput(l: Listing, source: string): ListingInput {
+  return {
+    id: l.id,
+    nameRaw: l.nameRaw,
+    name: l.name,
+    descriptionRaw: l.descriptionRaw,
+    modelText: l.modelText,
+    price: l.price,
+    priceRaw: l.priceRaw,
+    location: l.location,
+    categoryPath: l.categoryPath,
+    label: l.label,
+    createTime: l.createTime ? new Date(l.createTime) : null,
+    imageCount: l.imageIds.length,
+    contentHash: l.contentHash,
+    source,
+  };
+}
+
+export async function submitListings(
+  deps: { db: Db; producer: ListingFlowProducer },
+  work: { process: ListingWithPhotos[]; skip: SkippedListing[]; source: string; runId: number | null; receivedAt?: number },
+): Promise<SubmitResult> {
+  const all = [...work.process, ...work.skip];
+  const outcome = await upsertListings(deps.db, all.map((w) => toInput(w.listing, work.source)), work.runId);
+  const touched = new Set([...outcome.inserted, ...outcome.changed]);
+  const touchedWork = all.filter((w) => touched.has(w.listing.id));
+  // Photos are (re)registered only for listings with new content; unchanged ones keep their outcomes.
+  await upsertImages(
+    deps.db,
+    touchedWork.flatMap((w) => w.photos.map((p, position) => ({ id: p.imageId, listingId: w.listing.id, position, sourceUri: p.source }))),
+  );
+  await removeStaleImages(deps.db, touchedWork.map((w) => w.listing.id), touchedWork.flatMap((w) => w.photos.map((p) => p.imageId)));
+
+  const skipIds = new Set(work.skip.map((w) => w.listing.id));
+  const skipped: string[] = [];
+  for (const s of work.skip) {
+    if (!touched.has(s.listing.id)) continue;
+    await markSkipped(deps.db, s.listing.id, s.listing.contentHash, s.reason);
+    await markImagesSkipped(deps.db, s.photos.map((p) => p.imageId), `Not processed: its listing was skipped (${s.reason})`);
+    skipped.push(s.listing.id);
+  }
+
+  const toEnqueue = work.process.filter((w) => touched.has(w.listing.id) && !skipIds.has(w.listing.id));
+  const receivedAt = work.receivedAt ?? Date.now();
+  await deps.producer.enqueue(
+    toEnqueue.map((w) => ({
+      listingId: w.listing.id,
+      listingHash: w.listing.contentHash,
+      images: w.photos,
+      runId: work.runId,
+      receivedAt,
+    })),
+  );
+  return { enqueued: toEnqueue.map((w) => w.listing.id), unchanged: outcome.unchanged, skipped };
+}

@@ -1,0 +1,28 @@
+// Stage 2 (text-embed pool): embed the listing's cleaned text with the current text encoder (the
+// embedder batches concurrent jobs itself) and store the vector under the encoder's version.
+import type { Queryable } from '../db/pool.js';
+import { getListing } from '../db/listings-repo.js';
+import { upsertTextEmbeddings } from '../db/embeddings-repo.js';
+import { QUEUES, parsePayload, textEmbedPayload } from '../queues/registry.js';
+import type { TextEmbedder } from './model-ports.js';
+
+export interface TextEmbedDeps {
+  db: Queryable;
+  embedder: TextEmbedder | null;
+}
+
+export type TextEmbedResult =
+  | { outcome: 'embedded'; version: string }
+  | { outcome: 'stale' | 'no_text' | 'no_encoder' };
+
+export async function runTextEmbed(deps: TextEmbedDeps, data: unknown): Promise<TextEmbedResult> {
+  const p = parsePayload(textEmbedPayload, data, QUEUES.textEmbed);
+  const listing = await getListing(deps.db, p.listingId);
+  // A newer version of the listing has its own jobs; this one has nothing left to do.
+  if (!listing || listing.contentHash !== p.listingHash) return { outcome: 'stale' };
+  if (!deps.embedder) return { outcome: 'no_encoder' };
+  if (listing.modelText.trim() === '') return { outcome: 'no_text' };
+  const vector = await deps.embedder.embed(listing.modelText);
+  await upsertTextEmbeddings(deps.db, deps.embedder.version, [{ listingId: listing.id, vector }]);
+  return { outcome: 'embedded', version: deps.embedder.version };
+}

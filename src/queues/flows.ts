@@ -1,0 +1,95 @@
+// Building and enqueueing one flow per listing: image-clean children (one per photo) and a text-embed
+// child feed the infer parent, which BullMQ runs once every child has finished (or failed for good).
+import { FlowProducer, type FlowJob, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import {
+  JOB_NAMES,
+  QUEUES,
+  jobIds,
+  type ImageCleanPayload,
+  type InferPayload,
+  type TextEmbedPayload,
+} from './registry.js';
+
+export interface ListingWork {
+  listingId: string;
+  listingHash: string;
+  images: { imageId: string; source: string }[];
+  runId: number | null;
+  receivedAt: number;
+}
+
+type RetryConfig = Pick<Config, 'JOB_ATTEMPTS' | 'JOB_BACKOFF_MS' | 'KEEP_COMPLETED_JOBS' | 'KEEP_FAILED_JOBS'>;
+
+/** Retries with exponential backoff for transient faults; finished jobs are kept only up to a bound. */
+export function defaultJobOptions(config: RetryConfig): JobsOptions {
+  return {
+    attempts: config.JOB_ATTEMPTS,
+    backoff: { type: 'exponential', delay: config.JOB_BACKOFF_MS },
+    removeOnComplete: { count: config.KEEP_COMPLETED_JOBS },
+    removeOnFail: { count: config.KEEP_FAILED_JOBS },
+  };
+}
+
+export function buildListingFlow(work: ListingWork, config: RetryConfig): FlowJob {
+  const base = defaultJobOptions(config);
+  // A child that fails for good (a broken photo) must not block its listing: the parent still runs
+  // and reads each photo's recorded outcome from Postgres.
+  const childOpts: JobsOptions = { ...base, ignoreDependencyOnFailure: true };
+  const images: FlowJob[] = work.images.map((img) => ({
+    name: JOB_NAMES.imageClean,
+    queueName: QUEUES.imageClean,
+    data: {
+      v: 1,
+      listingId: work.listingId,
+      imageId: img.imageId,
+      source: img.source,
+      listingHash: work.listingHash,
+      runId: work.runId,
+    } satisfies ImageCleanPayload,
+    opts: { ...childOpts, jobId: jobIds.image(img.imageId, work.listingHash) },
+  }));
+  const text: FlowJob = {
+    name: JOB_NAMES.textEmbed,
+    queueName: QUEUES.textEmbed,
+    data: { v: 1, listingId: work.listingId, listingHash: work.listingHash, runId: work.runId } satisfies TextEmbedPayload,
+    opts: { ...childOpts, jobId: jobIds.text(work.listingId, work.listingHash) },
+  };
+  return {
+    name: JOB_NAMES.infer,
+    queueName: QUEUES.infer,
+    data: {
+      v: 1,
+      listingId: work.listingId,
+      listingHash: work.listingHash,
+      runId: work.runId,
+      receivedAt: work.receivedAt,
+    } satisfies InferPayload,
+    opts: { ...base, jobId: jobIds.infer(work.listingId, work.listingHash) },
+    children: [...images, text],
+  };
+}
+
+export class ListingFlowProducer {
+  private readonly producer: FlowProducer;
+
+  constructor(
+    connection: Redis,
+    private readonly config: RetryConfig & Pick<Config, 'QUEUE_PREFIX'>,
+  ) {
+    this.producer = new FlowProducer({ connection, prefix: config.QUEUE_PREFIX });
+  }
+
+  /** Adds flows in chunks (one Redis transaction each); re-adding an existing job id is a no-op. */
+  async enqueue(works: ListingWork[], chunkSize = 250): Promise<void> {
+    for (let i = 0; i < works.length; i += chunkSize) {
+      const flows = works.slice(i, i + chunkSize).map((w) => buildListingFlow(w, this.config));
+      await this.producer.addBulk(flows);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.producer.close();
+  }
+}

@@ -1,0 +1,81 @@
+// One BullMQ Worker per pool process, with explicit concurrency, metrics from job events, and the
+// translation of permanent errors into UnrecoverableError (no retries for bad input).
+import { UnrecoverableError, Worker, type Job, type Processor } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { Logger } from '../logging.js';
+import type { Metrics } from '../metrics/registry.js';
+import { isPermanent, reasonCode, type AttemptInfo } from '../pipeline/errors.js';
+
+export type StageHandler = (data: unknown, attempt: AttemptInfo) => Promise<unknown>;
+
+export interface PoolWorkerOptions {
+  queue: string;
+  concurrency: number;
+  /** An in-process handler, or the path of a sandboxed processor file (runs in child processes). */
+  handler: StageHandler | string;
+  connection: Redis;
+  config: Pick<Config, 'QUEUE_PREFIX'>;
+  metrics: Metrics;
+  log: Logger;
+  /** Called with each completed job's return value (image-clean reports bytes/pixels this way). */
+  onCompleted?: (result: unknown) => void;
+  /** Called when a job fails for good (no attempts left or bad input), with its reason class. */
+  onFinalFailure?: (reason: string) => void;
+}
+
+/** The reason class toProcessor put in front of a permanent error's message, e.g. "[corrupt] ...". */
+export function reasonFromMessage(message: string): string {
+  return /^\[([a-z_]{1,40})\] /.exec(message)?.[1] ?? 'transient';
+}
+
+/** Wraps a stage handler as a BullMQ processor. Exported for the sandboxed processor files. */
+export function toProcessor(handler: StageHandler): Processor {
+  return async (job: Job) => {
+    try {
+      return await handler(job.data, { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 });
+    } catch (err) {
+      if (isPermanent(err)) {
+        const e = err as Error & { code?: string };
+        // Keep the reason class in the message prefix: UnrecoverableError has no code of its own.
+        throw new UnrecoverableError(`[${reasonCode(e)}] ${e.message}`);
+      }
+      throw err;
+    }
+  };
+}
+
+export function createPoolWorker(opts: PoolWorkerOptions): Worker {
+  const processor = typeof opts.handler === 'string' ? opts.handler : toProcessor(opts.handler);
+  const worker = new Worker(opts.queue, processor, {
+    connection: opts.connection,
+    prefix: opts.config.QUEUE_PREFIX,
+    concurrency: opts.concurrency,
+    // Children are forked processes (tsx's loader is inherited by fork, not by worker threads).
+    useWorkerThreads: false,
+    autorun: false,
+  });
+  const m = opts.metrics;
+  worker.on('active', (job) => {
+    if (job.processedOn) m.jobWait.observe({ queue: opts.queue }, Math.max(0, job.processedOn - job.timestamp) / 1000);
+  });
+  worker.on('completed', (job, result) => {
+    m.jobsCompleted.inc({ queue: opts.queue });
+    if (job.processedOn && job.finishedOn) {
+      m.jobProcessing.observe({ queue: opts.queue }, (job.finishedOn - job.processedOn) / 1000);
+    }
+    opts.onCompleted?.(result);
+  });
+  worker.on('failed', (job, err) => {
+    const permanent = err.name === 'UnrecoverableError';
+    m.jobsFailed.inc({ queue: opts.queue, reason: permanent ? 'bad_input' : 'transient' });
+    const final = permanent || (job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1));
+    if (final) opts.onFinalFailure?.(permanent ? reasonFromMessage(err.message) : 'transient');
+    if (job?.processedOn && job.finishedOn) {
+      m.jobProcessing.observe({ queue: opts.queue }, (job.finishedOn - job.processedOn) / 1000);
+    }
+  });
+  // Connection errors are retried by ioredis; surface them without crashing the pool.
+  worker.on('error', (err) => opts.log.error({ err, queue: opts.queue }, 'worker error (will retry)'));
+  return worker;
+}

@@ -1,0 +1,216 @@
+// Storage against the real Postgres: migrations, the pool's search_path, and repository round trips.
+// Every test gets its own random schema (test/support/db.ts), dropped afterwards.
+import { readdirSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { createDb, migrate, DbUnavailableError, type Queryable } from '../src/db/index.js';
+import * as listings from '../src/db/listings-repo.js';
+import * as images from '../src/db/images-repo.js';
+import * as runs from '../src/db/runs-repo.js';
+import * as embeddings from '../src/db/embeddings-repo.js';
+import * as predictions from '../src/db/predictions-repo.js';
+import { checkMigrationFileNames, defaultMigrationsDir } from '../src/db/migrate.js';
+import { createTestSchema, type TestSchema } from './support/db.js';
+
+const ALL_MIGRATIONS = checkMigrationFileNames(readdirSync(defaultMigrationsDir())).map((f) => f.replace(/\.sql$/, ''));
+
+let t: TestSchema;
+afterEach(() => t?.drop());
+
+function listing(id: string, over: Partial<listings.ListingInput> = {}): listings.ListingInput {
+  return {
+    id, nameRaw: `Oak table ${id}`, name: `oak table ${id}`, descriptionRaw: 'Solid oak, "as new"\r\n{a,b}',
+    modelText: 'oak table solid oak as new', price: 125.5, priceRaw: '£125.50', location: 'Leeds',
+    categoryPath: 'Home & Garden / Tables', label: 'Home & Garden', createTime: new Date('2022-02-26T10:00:00Z'),
+    imageCount: 1, contentHash: 'h1', source: 'backfill', ...over,
+  };
+}
+
+/** Wraps a Queryable and counts statements, to check batching without timing anything. */
+function counting(db: Queryable): Queryable & { calls: number } {
+  const q = { calls: 0, query: ((text: string, values?: readonly unknown[]) => { q.calls += 1; return db.query(text, values); }) as Queryable['query'] };
+  return q;
+}
+
+describe('migrate', () => {
+  beforeEach(async () => { t = await createTestSchema({ migrate: false }); });
+
+  it('creates the schema and tables, and a second run applies nothing', async () => {
+    expect(ALL_MIGRATIONS[0]).toBe('0001_init');
+    expect(await migrate(t.config)).toEqual({ applied: ALL_MIGRATIONS });
+    expect(await migrate(t.config)).toEqual({ applied: [] });
+    const { rows } = await t.db.query<{ table_name: string }>(
+      'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [t.schema]);
+    expect(rows.map((r) => r.table_name)).toEqual(
+      ['image_embeddings', 'images', 'listings', 'predictions', 'row_rejects', 'runs', 'schema_migrations', 'text_embeddings']);
+  });
+
+  it('applies each migration once when two callers race', async () => {
+    const results = await Promise.all([migrate(t.config), migrate(t.config), migrate(t.config)]);
+    expect(results.flatMap((r) => r.applied).sort()).toEqual(ALL_MIGRATIONS);
+    const { rows } = await t.db.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY id');
+    expect(rows.map((r) => r.name)).toEqual(ALL_MIGRATIONS);
+  });
+});
+
+describe('pool', () => {
+  beforeEach(async () => { t = await createTestSchema(); });
+
+  it('gives every pooled connection the configured search_path', async () => {
+    const clients = await Promise.all([1, 2, 3, 4].map(() => t.db.pool.connect()));
+    try {
+      const schemas = await Promise.all(clients.map(async (c) => (await c.query('SELECT current_schema() AS s')).rows[0].s));
+      expect(schemas).toEqual([t.schema, t.schema, t.schema, t.schema]);
+    } finally {
+      clients.forEach((c) => c.release());
+    }
+  });
+
+  it('rolls a failed transaction back', async () => {
+    await expect(t.db.withTransaction(async (tx) => {
+      await runs.startRun(tx, { kind: 'backfill', source: 'builtin' });
+      throw new Error('boom');
+    })).rejects.toThrow('boom');
+    expect(await runs.latestRun(t.db)).toBeNull();
+  });
+
+  it('explains how to start Postgres when the connection is refused, without the password', async () => {
+    const db = createDb({ ...loadConfig(), DATABASE_URL: 'postgres://postgres:s3cret@127.0.0.1:1/postgres' });
+    try {
+      const err = await db.query('SELECT 1').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DbUnavailableError);
+      expect((err as Error).message).toContain('pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start');
+      expect((err as Error).message).toContain('docker compose up -d postgres');
+      expect((err as Error).message).toContain('postgres://postgres@127.0.0.1:1/postgres');
+      expect((err as Error).message).not.toContain('s3cret');
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('repositories', () => {
+  beforeEach(async () => { t = await createTestSchema(); });
+
+  it('upserting the same listings twice leaves the same rows', async () => {
+    const run = await runs.startRun(t.db, { kind: 'backfill', source: 'builtin' });
+    const input = [listing('a'), listing('b', { price: null, priceRaw: 'ask', createTime: null, label: null })];
+    expect(await listings.upsertListings(t.db, input, run.id)).toEqual({ inserted: ['a', 'b'], changed: [], unchanged: [] });
+    const first = await listings.getListings(t.db, ['a', 'b']);
+    // Still pending, so still work to do, but nothing is rewritten.
+    expect(await listings.upsertListings(t.db, input, run.id)).toEqual({ inserted: [], changed: ['a', 'b'], unchanged: [] });
+    expect(await listings.getListings(t.db, ['a', 'b'])).toEqual(first);
+    expect(first[0]).toMatchObject({ ...input[0], status: 'pending', lastRunId: run.id, processedAt: null });
+    expect(first[1]).toMatchObject({ price: null, createTime: null, label: null });
+
+    expect(await listings.markProcessed(t.db, 'a', 'h1')).toBe(true);
+    expect(await listings.markSkipped(t.db, 'b', 'h1', 'no photos and no text')).toBe(true);
+    const done = await listings.getListings(t.db, ['a', 'b']);
+    expect(await listings.upsertListings(t.db, input, run.id + 1)).toEqual({ inserted: [], changed: [], unchanged: ['a', 'b'] });
+    expect(await listings.getListings(t.db, ['a', 'b'])).toEqual(done);
+    expect(await listings.countByStatus(t.db)).toEqual({ pending: 0, processed: 1, failed: 0, skipped: 1 });
+  });
+
+  it('reports a changed content hash as changed, and ignores updates from a stale job', async () => {
+    await listings.upsertListings(t.db, [listing('a'), listing('b')], null);
+    await listings.markProcessed(t.db, 'a', 'h1');
+    await listings.markFailed(t.db, 'b', 'h1', 'every photo failed');
+    const out = await listings.upsertListings(t.db, [listing('a', { contentHash: 'h2', name: 'new' }), listing('b')], null);
+    expect(out).toEqual({ inserted: [], changed: ['a'], unchanged: ['b'] });
+    expect(await listings.getListing(t.db, 'a')).toMatchObject({ status: 'pending', name: 'new', processedAt: null });
+
+    // A job still holding the old hash finishes late: it must not mark the new content done or failed.
+    expect(await listings.markProcessed(t.db, 'a', 'h1')).toBe(false);
+    expect(await listings.markFailed(t.db, 'a', 'h1', 'late')).toBe(false);
+    expect(await listings.getListing(t.db, 'a')).toMatchObject({ status: 'pending', statusReason: null });
+    expect(await listings.markProcessedMany(t.db, [{ id: 'a', contentHash: 'h2' }, { id: 'b', contentHash: 'old' }])).toEqual(['a']);
+
+    const retry = await listings.upsertListings(t.db, [listing('b')], null, { retryFailed: true });
+    expect(retry.changed).toEqual(['b']);
+    expect(await listings.getListing(t.db, 'b')).toMatchObject({ status: 'pending', statusReason: null });
+    await expect(listings.upsertListings(t.db, [listing('c'), listing('c')], null)).rejects.toThrow(/appears twice/);
+  });
+
+  it('upserts 1,000 listings and images in a few round trips', async () => {
+    const many = Array.from({ length: 1000 }, (_, i) => listing(`L${String(i).padStart(4, '0')}`));
+    const q = counting(t.db);
+    expect((await listings.upsertListings(q, many, null)).inserted).toHaveLength(1000);
+    expect((await images.upsertImages(q, many.map((l, i) => ({ id: `I${i}`, listingId: l.id, position: 0, sourceUri: `/x/${i}.jpg` })))).inserted).toHaveLength(1000);
+    expect(q.calls).toBeLessThanOrEqual(2);
+    expect((await listings.upsertListings(q, many, null)).changed).toHaveLength(1000);
+    expect(q.calls).toBeLessThanOrEqual(3);
+    expect(await listings.countByStatus(t.db)).toMatchObject({ pending: 1000 });
+  });
+
+  it('stores image cleaning results and failures', async () => {
+    await listings.upsertListings(t.db, [listing('a')], null);
+    const imgs = [0, 1, 2].map((p) => ({ id: `a-${p}`, listingId: 'a', position: p, sourceUri: `/img/a-${p}.jpg` }));
+    await images.upsertImages(t.db, imgs);
+    const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0x00, 0x01, 0xd9]);
+    expect(await images.markImageCleaned(t.db, 'a-0', { bytes: 6, width: 154, height: 154, format: 'jpeg', cleanedJpeg: jpeg })).toBe(true);
+    await images.markImageFailed(t.db, 'a-1', 'not_an_image', 'a-1.jpg is not an image (it starts with "<html>").');
+    await images.markImageFailed(t.db, 'a-2', 'not_an_image', 'a-2.jpg is not an image.');
+    expect(await images.getCleanedJpeg(t.db, 'a-0')).toEqual(jpeg);
+    const rows = await images.imagesForListing(t.db, 'a', { withJpeg: true });
+    expect(rows.map((r) => [r.id, r.status, r.width])).toEqual([['a-0', 'cleaned', 154], ['a-1', 'failed', null], ['a-2', 'failed', null]]);
+    expect(rows[0]?.cleanedJpeg).toEqual(jpeg);
+    expect(await images.countImagesByStatus(t.db)).toEqual({ pending: 0, cleaned: 1, failed: 2, skipped: 0 });
+    expect(await images.topImageFailureReasons(t.db)).toEqual([{ code: 'not_an_image', count: 2, exampleReason: 'a-1.jpg is not an image (it starts with "<html>").' }]);
+
+    // Same source again: nothing to redo. New source: the old result is thrown away.
+    expect(await images.upsertImages(t.db, imgs)).toEqual({ inserted: [], changed: [], unchanged: ['a-0', 'a-1', 'a-2'] });
+    const moved = await images.upsertImages(t.db, [{ ...imgs[0]!, sourceUri: '/img/new.jpg' }]);
+    expect(moved.changed).toEqual(['a-0']);
+    expect(await images.getCleanedJpeg(t.db, 'a-0')).toBeNull();
+    expect(await images.markImagesSkipped(t.db, ['a-1', 'a-2'], 'Not processed: its listing is a duplicate.')).toBe(2);
+    expect(await images.countImagesByStatus(t.db)).toEqual({ pending: 1, cleaned: 0, failed: 0, skipped: 2 });
+    expect((await images.upsertImages(t.db, imgs.slice(1))).changed).toEqual(['a-1', 'a-2']);
+    expect(await images.removeStaleImages(t.db, ['a'], ['a-0'])).toBe(2);
+  });
+
+  it('records runs and rejected rows idempotently', async () => {
+    const run = await runs.startRun(t.db, { kind: 'backfill', source: '/data/fbm', options: { limit: 10, tags: ['x'] } });
+    expect(run).toMatchObject({ status: 'running', finishedAt: null, options: { limit: 10, tags: ['x'] } });
+    const rejects = [{ file: 'Products.csv', line: 7, reason: 'no id' }, { file: 'Products.csv', line: 9, reason: 'bad quote', excerpt: '"abc' }];
+    await runs.recordRowRejects(t.db, run.id, rejects);
+    await runs.recordRowRejects(t.db, run.id, rejects);
+    expect(await runs.rowRejectsForRun(t.db, run.id)).toEqual({ total: 2, rejects: [{ ...rejects[0], excerpt: null }, rejects[1]] });
+    const done = await runs.finishRun(t.db, run.id, { done: 5, rejected: 2 });
+    expect(done).toMatchObject({ status: 'finished', counts: { done: 5, rejected: 2 } });
+    expect((await runs.finishRun(t.db, run.id, { done: 5, rejected: 2 })).finishedAt).toEqual(done.finishedAt);
+    expect(await runs.getRun(t.db, run.id)).toEqual(await runs.latestRun(t.db, 'backfill'));
+    await expect(runs.finishRun(t.db, 999_999, {})).rejects.toThrow(/does not exist/);
+  });
+
+  it('round-trips embeddings and predictions and loads the training set', async () => {
+    await listings.upsertListings(t.db, [listing('a'), listing('b'), listing('u', { label: null })], null);
+    await images.upsertImages(t.db, [
+      { id: 'a-1', listingId: 'a', position: 1, sourceUri: '/1' }, { id: 'a-0', listingId: 'a', position: 0, sourceUri: '/0' }]);
+    const v = (x: number) => Float32Array.from([x, x / 3, -x, 1e-7]);
+    for (let i = 0; i < 2; i += 1) {
+      await embeddings.upsertTextEmbeddings(t.db, 'txt@1', [{ listingId: 'a', vector: v(1) }, { listingId: 'u', vector: v(2) }]);
+      await embeddings.upsertImageEmbeddings(t.db, 'img@1', [{ imageId: 'a-0', vector: v(3) }, { imageId: 'a-1', vector: [4, 5, 6, 7] }]);
+    }
+    expect((await embeddings.getTextEmbeddings(t.db, 'txt@1', ['a', 'b'])).get('a')).toEqual(v(1));
+    expect([...(await embeddings.getImageEmbeddings(t.db, 'img@1', ['a-0', 'a-1', 'zz'])).keys()].sort()).toEqual(['a-0', 'a-1']);
+    await expect(embeddings.upsertTextEmbeddings(t.db, 'txt@1', [{ listingId: 'a', vector: [1, Number.NaN] }])).rejects.toThrow(/non-finite/);
+
+    const set = await embeddings.loadTrainingSet(t.db, 'txt@1', 'img@1');
+    expect(set).toEqual([{ listingId: 'a', label: 'Home & Garden', textEmbedding: v(1), images: [
+      { imageId: 'a-0', position: 0, vector: v(3) }, { imageId: 'a-1', position: 1, vector: Float32Array.from([4, 5, 6, 7]) }] }]);
+
+    await listings.markProcessedMany(t.db, [{ id: 'a', contentHash: 'h1' }, { id: 'b', contentHash: 'h1' }]);
+    expect(await listings.listProcessedWithoutPrediction(t.db, 'clf@1')).toEqual(['a', 'b']);
+    const probs = Array.from({ length: 13 }, (_, i) => (i === 4 ? 0.88 : 0.01));
+    const pred = { listingId: 'a', modelVersion: 'clf@1', category: 'Home & Garden', categoryCode: 4, probabilities: probs, modality: 'combined' as const, embedding: v(9) };
+    await predictions.upsertPredictions(t.db, [pred]);
+    await predictions.upsertPredictions(t.db, [pred]);
+    expect(await listings.listProcessedWithoutPrediction(t.db, 'clf@1')).toEqual(['b']);
+    const got = (await predictions.getPredictions(t.db, 'clf@1', ['a', 'b'])).get('a');
+    expect(got).toMatchObject({ ...pred, probabilities: Float32Array.from(probs), embedding: v(9) });
+    expect(await predictions.getLatestPrediction(t.db, 'a')).toEqual(got);
+    expect(await predictions.listPredictions(t.db, 'clf@1', { withEmbedding: false })).toHaveLength(1);
+    expect(await predictions.categoryMix(t.db, 'clf@1')).toEqual([{ category: 'Home & Garden', count: 1 }]);
+    await expect(predictions.upsertPredictions(t.db, [{ ...pred, categoryCode: 13 }])).rejects.toThrow(/check constraint/);
+  });
+});

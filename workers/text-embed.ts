@@ -1,0 +1,5 @@
+// Entry point of the text-embed pool: one process, one BullMQ worker; see src/pipeline/start-pool.ts.
+import { loadConfig } from '../src/config.js';
+import { startPool } from '../src/pipeline/start-pool.js';
+
+await startPool('text-embed', loadConfig());
