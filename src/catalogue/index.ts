@@ -15,4 +15,4 @@ export type {
 } from './load-catalogue.js';
 export { assertAccounted, findMissingPhotos, summariseCatalogue } from './report.js';
 export { generateSampleCatalogue } from './generate-sample.js';
-export type { GenerateSampleOptions, SampleCatalogue } from './generate-sample.js';
+export type { GenerateSampleOptions, SampleCatalogue, SampleQuirks } from './generate-sample.js';

@@ -17,7 +17,8 @@ const START = -1;
  * quote ('"\r,' or '"\r\n') or before an opening quote (',\r"' or a line starting '\r"'). There csv-parse
  * would report "Invalid Closing/Opening Quote". Every other "\r" passes through untouched and is turned
  * into a line break (or trimmed) field by field after parsing. Inside a quoted field the same byte
- * pattern can only come from a doubled quote next to a stray "\r", so dropping it loses nothing.
+ * pattern can only come from a doubled quote next to a stray "\r"; dropping it loses at most that
+ * stray line break.
  * No "\n" is ever removed, so physical line numbers are those of the original file.
  */
 export class CsvLineIndex extends Transform {

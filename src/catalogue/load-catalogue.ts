@@ -36,6 +36,8 @@ export interface DuplicateListing {
   id: string;
   duplicateOf: string;
   line: number;
+  /** The cleaned duplicate itself, so it can be stored as skipped with its reason. */
+  listing: Listing;
 }
 
 export type OrphanCause = 'no-listing' | 'listing-rejected' | 'listing-duplicate';
@@ -142,13 +144,13 @@ export async function loadCatalogue(options: LoadCatalogueOptions): Promise<Cata
   const firstLineById = new Map<string, number>();
   const deduper = new Deduper();
   for await (const result of readProductRows(productsPath)) {
-    if (limit !== undefined && listings.length >= limit) {
-      counts.truncated = true;
-      break;
-    }
     if (result.ok === 'blank') {
       counts.blankLines++;
       continue;
+    }
+    if (limit !== undefined && listings.length >= limit) {
+      counts.truncated = true;
+      break;
     }
     counts.productRecords++;
     if (!result.ok) {
@@ -178,7 +180,7 @@ export async function loadCatalogue(options: LoadCatalogueOptions): Promise<Cata
       listings.push(listing);
       fates.set(row.id, { fate: 'kept' });
     } else {
-      duplicates.push({ id: row.id, duplicateOf, line: row.line });
+      duplicates.push({ id: row.id, duplicateOf, line: row.line, listing });
       fates.set(row.id, { fate: 'duplicate', of: duplicateOf });
     }
   }

@@ -32,3 +32,15 @@ export function countsByKey<K extends string>(keys: readonly K[], rows: readonly
   }
   return out;
 }
+
+/**
+ * Placeholders for a multi-row VALUES list, e.g. rows=2, casts=['text','real[]'], first=2 gives
+ * "($2::text, $3::real[]), ($4::text, $5::real[])". Used where each row carries a binary parameter
+ * (vectors), which unnest() over arrays cannot take.
+ */
+export function valuesPlaceholders(rows: number, casts: readonly string[], first = 1): string {
+  const out: string[] = [];
+  let n = first;
+  for (let r = 0; r < rows; r += 1) out.push(`(${casts.map((c) => `$${n++}::${c}`).join(', ')})`);
+  return out.join(', ');
+}

@@ -1,7 +1,7 @@
 // Text and image embeddings, keyed by (listing or image, model version), and the training-set read.
-import { assertUniqueKeys, chunk, ROWS_PER_STATEMENT, VECTORS_PER_STATEMENT } from './batch.js';
+import { assertUniqueKeys, chunk, ROWS_PER_STATEMENT, valuesPlaceholders, VECTORS_PER_STATEMENT } from './batch.js';
 import type { Queryable } from './pool.js';
-import { toPgArrayLiteral, type Vector } from './vectors.js';
+import { fromArraySend, toArrayRecv, type Vector } from './vectors.js';
 
 export interface TextEmbeddingInput {
   listingId: string;
@@ -27,12 +27,14 @@ async function upsertVectors(
   assertUniqueKeys(rows.map((r) => r.key), keyColumn === 'listing_id' ? 'Listing id' : 'Image id');
   for (const part of chunk(rows, VECTORS_PER_STATEMENT)) {
     // Rewriting an identical vector is skipped, so a retried job leaves created_at alone.
+    const params: unknown[] = [modelVersion];
+    for (const r of part) params.push(r.key, toArrayRecv(r.vector, `The embedding of ${r.key}`));
     await db.query(
       `INSERT INTO ${table} AS e (${keyColumn}, model_version, vector)
-       SELECT key, $1, vector::real[] FROM unnest($2::text[], $3::text[]) AS t(key, vector)
+       SELECT key, $1, vector FROM (VALUES ${valuesPlaceholders(part.length, ['text', 'real[]'], 2)}) AS t(key, vector)
        ON CONFLICT (${keyColumn}, model_version) DO UPDATE SET vector = EXCLUDED.vector, created_at = now()
        WHERE e.vector IS DISTINCT FROM EXCLUDED.vector`,
-      [modelVersion, part.map((r) => r.key), part.map((r) => toPgArrayLiteral(r.vector, `The embedding of ${r.key}`))],
+      params,
     );
   }
 }
@@ -49,11 +51,11 @@ export function upsertImageEmbeddings(db: Queryable, modelVersion: string, rows:
 export async function getTextEmbeddings(db: Queryable, modelVersion: string, listingIds: readonly string[]): Promise<Map<string, Float32Array>> {
   const out = new Map<string, Float32Array>();
   if (listingIds.length === 0) return out;
-  const { rows } = await db.query<{ listing_id: string; vector: Float32Array }>(
-    'SELECT listing_id, vector FROM text_embeddings WHERE model_version = $1 AND listing_id = ANY($2::text[])',
+  const { rows } = await db.query<{ listing_id: string; vector: Buffer }>(
+    'SELECT listing_id, array_send(vector) AS vector FROM text_embeddings WHERE model_version = $1 AND listing_id = ANY($2::text[])',
     [modelVersion, listingIds],
   );
-  for (const r of rows) out.set(r.listing_id, r.vector);
+  for (const r of rows) out.set(r.listing_id, fromArraySend(r.vector));
   return out;
 }
 
@@ -61,11 +63,11 @@ export async function getTextEmbeddings(db: Queryable, modelVersion: string, lis
 export async function getImageEmbeddings(db: Queryable, modelVersion: string, imageIds: readonly string[]): Promise<Map<string, Float32Array>> {
   const out = new Map<string, Float32Array>();
   if (imageIds.length === 0) return out;
-  const { rows } = await db.query<{ image_id: string; vector: Float32Array }>(
-    'SELECT image_id, vector FROM image_embeddings WHERE model_version = $1 AND image_id = ANY($2::text[])',
+  const { rows } = await db.query<{ image_id: string; vector: Buffer }>(
+    'SELECT image_id, array_send(vector) AS vector FROM image_embeddings WHERE model_version = $1 AND image_id = ANY($2::text[])',
     [modelVersion, imageIds],
   );
-  for (const r of rows) out.set(r.image_id, r.vector);
+  for (const r of rows) out.set(r.image_id, fromArraySend(r.vector));
   return out;
 }
 
@@ -77,14 +79,14 @@ export async function imageEmbeddingsForListings(
 ): Promise<Map<string, ListingImageEmbedding[]>> {
   const out = new Map<string, ListingImageEmbedding[]>();
   if (listingIds.length === 0) return out;
-  const { rows } = await db.query<{ listing_id: string; image_id: string; position: number; vector: Float32Array }>(
-    `SELECT i.listing_id, i.id AS image_id, i.position, e.vector
+  const { rows } = await db.query<{ listing_id: string; image_id: string; position: number; vector: Buffer }>(
+    `SELECT i.listing_id, i.id AS image_id, i.position, array_send(e.vector) AS vector
      FROM images i JOIN image_embeddings e ON e.image_id = i.id AND e.model_version = $1
      WHERE i.listing_id = ANY($2::text[]) ORDER BY i.listing_id, i.position, i.id`,
     [modelVersion, listingIds],
   );
   for (const r of rows) {
-    const item = { imageId: r.image_id, position: r.position, vector: r.vector };
+    const item = { imageId: r.image_id, position: r.position, vector: fromArraySend(r.vector) };
     const list = out.get(r.listing_id);
     if (list) list.push(item);
     else out.set(r.listing_id, [item]);
@@ -104,15 +106,15 @@ export interface TrainingExample {
 
 /**
  * Every labelled listing that has at least one embedding of the requested versions (pass null to
- * leave a modality out), in listing id order. Reads in pages of listings so the text form of
- * thousands of wide vectors is never held all at once.
+ * leave a modality out), in listing id order. Reads in pages of listings so the vectors of the whole
+ * catalogue never travel in one result.
  */
 export async function loadTrainingSet(db: Queryable, textVersion: string | null, imageVersion: string | null): Promise<TrainingExample[]> {
   const examples: TrainingExample[] = [];
   let afterId = '';
   for (;;) {
-    const { rows } = await db.query<{ id: string; label: string; vector: Float32Array | null }>(
-      `SELECT l.id, l.label, t.vector FROM listings l
+    const { rows } = await db.query<{ id: string; label: string; vector: Buffer | null }>(
+      `SELECT l.id, l.label, array_send(t.vector) AS vector FROM listings l
        LEFT JOIN text_embeddings t ON t.listing_id = l.id AND t.model_version = $1
        WHERE l.label IS NOT NULL AND l.id > $2 ORDER BY l.id LIMIT $3`,
       [textVersion, afterId, ROWS_PER_STATEMENT],
@@ -124,7 +126,8 @@ export async function loadTrainingSet(db: Queryable, textVersion: string | null,
     for (const r of rows) {
       const imgs = images.get(r.id) ?? [];
       if (r.vector === null && imgs.length === 0) continue;
-      examples.push({ listingId: r.id, label: r.label, textEmbedding: r.vector, images: imgs });
+      const textEmbedding = r.vector === null ? null : fromArraySend(r.vector);
+      examples.push({ listingId: r.id, label: r.label, textEmbedding, images: imgs });
     }
   }
   return examples;

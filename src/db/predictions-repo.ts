@@ -1,7 +1,7 @@
 // Predictions: one per (listing, model version), with class probabilities and the fused embedding.
-import { assertUniqueKeys, chunk, VECTORS_PER_STATEMENT } from './batch.js';
+import { assertUniqueKeys, chunk, valuesPlaceholders, VECTORS_PER_STATEMENT } from './batch.js';
 import type { Queryable } from './pool.js';
-import { toPgArrayLiteral, type Vector } from './vectors.js';
+import { fromArraySend, toArrayRecv, type Vector } from './vectors.js';
 
 export const MODALITIES = ['combined', 'text', 'image'] as const;
 export type Modality = (typeof MODALITIES)[number];
@@ -25,15 +25,19 @@ export interface PredictionRow extends PredictionInput {
   createdAt: Date;
 }
 
+// Vectors are read in Postgres' binary array form (see fromArraySend).
+const COLUMNS = 'listing_id, model_version, category, category_code, array_send(probabilities) AS probabilities, modality, created_at';
+const EMBEDDING = 'array_send(embedding) AS embedding';
+
 function toPrediction(r: Record<string, unknown>): PredictionRow {
   return {
     listingId: r.listing_id as string,
     modelVersion: r.model_version as string,
     category: r.category as string,
     categoryCode: r.category_code as number,
-    probabilities: r.probabilities as Float32Array,
+    probabilities: fromArraySend(r.probabilities as Buffer),
     modality: r.modality as Modality,
-    embedding: (r.embedding as Float32Array | undefined) ?? new Float32Array(0),
+    embedding: r.embedding === undefined ? new Float32Array(0) : fromArraySend(r.embedding as Buffer),
     createdAt: r.created_at as Date,
   };
 }
@@ -42,23 +46,21 @@ function toPrediction(r: Record<string, unknown>): PredictionRow {
 export async function upsertPredictions(db: Queryable, rows: readonly PredictionInput[]): Promise<void> {
   assertUniqueKeys(rows.map((r) => `${r.listingId} @ ${r.modelVersion}`), 'Prediction');
   for (const part of chunk(rows, VECTORS_PER_STATEMENT)) {
+    const params: unknown[] = [];
+    for (const r of part) {
+      params.push(r.listingId, r.modelVersion, r.category, r.categoryCode,
+        toArrayRecv(r.probabilities, `The probabilities of ${r.listingId}`), r.modality,
+        toArrayRecv(r.embedding, `The prediction embedding of ${r.listingId}`));
+    }
     await db.query(
       `INSERT INTO predictions AS p (listing_id, model_version, category, category_code, probabilities, modality, embedding)
-       SELECT listing_id, model_version, category, category_code, probabilities::real[], modality, embedding::real[]
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[])
-         AS t(listing_id, model_version, category, category_code, probabilities, modality, embedding)
+       VALUES ${valuesPlaceholders(part.length, ['text', 'text', 'text', 'int', 'real[]', 'text', 'real[]'])}
        ON CONFLICT (listing_id, model_version) DO UPDATE SET
          category = EXCLUDED.category, category_code = EXCLUDED.category_code, probabilities = EXCLUDED.probabilities,
          modality = EXCLUDED.modality, embedding = EXCLUDED.embedding, created_at = now()
        WHERE (p.category, p.category_code, p.probabilities, p.modality, p.embedding)
              IS DISTINCT FROM (EXCLUDED.category, EXCLUDED.category_code, EXCLUDED.probabilities, EXCLUDED.modality, EXCLUDED.embedding)`,
-      [
-        part.map((r) => r.listingId), part.map((r) => r.modelVersion), part.map((r) => r.category),
-        part.map((r) => r.categoryCode),
-        part.map((r) => toPgArrayLiteral(r.probabilities, `The probabilities of ${r.listingId}`)),
-        part.map((r) => r.modality),
-        part.map((r) => toPgArrayLiteral(r.embedding, `The prediction embedding of ${r.listingId}`)),
-      ],
+      params,
     );
   }
 }
@@ -68,7 +70,7 @@ export async function getPredictions(db: Queryable, modelVersion: string, listin
   const out = new Map<string, PredictionRow>();
   if (listingIds.length === 0) return out;
   const { rows } = await db.query(
-    'SELECT * FROM predictions WHERE model_version = $1 AND listing_id = ANY($2::text[])',
+    `SELECT ${COLUMNS}, ${EMBEDDING} FROM predictions WHERE model_version = $1 AND listing_id = ANY($2::text[])`,
     [modelVersion, listingIds],
   );
   for (const r of rows) out.set(r.listing_id as string, toPrediction(r));
@@ -78,7 +80,7 @@ export async function getPredictions(db: Queryable, modelVersion: string, listin
 /** The most recent prediction for a listing from any model version (for GET /listings/:id). */
 export async function getLatestPrediction(db: Queryable, listingId: string): Promise<PredictionRow | null> {
   const { rows } = await db.query(
-    'SELECT * FROM predictions WHERE listing_id = $1 ORDER BY created_at DESC, model_version DESC LIMIT 1',
+    `SELECT ${COLUMNS}, ${EMBEDDING} FROM predictions WHERE listing_id = $1 ORDER BY created_at DESC, model_version DESC LIMIT 1`,
     [listingId],
   );
   return rows[0] ? toPrediction(rows[0]) : null;
@@ -94,9 +96,8 @@ export async function listPredictions(
   modelVersion: string,
   page: { afterListingId?: string; limit?: number; withEmbedding?: boolean } = {},
 ): Promise<PredictionRow[]> {
-  const cols = 'listing_id, model_version, category, category_code, probabilities, modality, created_at';
   const { rows } = await db.query(
-    `SELECT ${cols}${page.withEmbedding === false ? '' : ', embedding'} FROM predictions
+    `SELECT ${COLUMNS}${page.withEmbedding === false ? '' : `, ${EMBEDDING}`} FROM predictions
      WHERE model_version = $1 AND listing_id > $2 ORDER BY listing_id LIMIT $3`,
     [modelVersion, page.afterListingId ?? '', page.limit ?? 1000],
   );

@@ -3,14 +3,27 @@ import { describe, expect, it } from 'vitest';
 import { assertUniqueKeys, chunk, countsByKey } from './batch.js';
 import { DbUnavailableError, redactUrl, translateConnectionError } from './errors.js';
 import { checkMigrationFileNames, migrationLockKey } from './migrate.js';
-import { parseFloat4Array, toPgArrayLiteral } from './vectors.js';
+import { fromArraySend, parseFloat4Array, toPgArrayLiteral } from './vectors.js';
 
 describe('vectors', () => {
   it('round-trips float32 values exactly through the text form', () => {
     const v = Float32Array.from([0.1, -2.5, 1e-7, 3.4e38, 0]);
     expect(parseFloat4Array(toPgArrayLiteral(v, 'v'))).toEqual(v);
-    expect(toPgArrayLiteral([1, 2], 'v')).toBe('{1,2}');
+    expect(toPgArrayLiteral([1, -0.5], 'v')).toBe('{1.00000000,-0.500000000}');
     expect(parseFloat4Array('{}')).toEqual(new Float32Array(0));
+  });
+
+  it("decodes Postgres' binary array form", () => {
+    // array_send('{1.5,-2}'::real[]): ndim 1, no nulls, oid 700, size 2, lbound 1, then (len 4, value) pairs.
+    const buf = Buffer.alloc(36);
+    [1, 0, 700, 2, 1].forEach((v, i) => buf.writeInt32BE(v, i * 4));
+    buf.writeInt32BE(4, 20); buf.writeFloatBE(1.5, 24); buf.writeInt32BE(4, 28); buf.writeFloatBE(-2, 32);
+    expect(fromArraySend(buf)).toEqual(Float32Array.from([1.5, -2]));
+    expect(fromArraySend(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 188]))).toEqual(new Float32Array(0));
+    buf.writeInt32BE(-1, 28);
+    expect(() => fromArraySend(buf)).toThrow(/NULL at index 1/);
+    buf.writeInt32BE(701, 8);
+    expect(() => fromArraySend(buf)).toThrow(/type oid 701/);
   });
 
   it('rejects vectors a model should never produce', () => {

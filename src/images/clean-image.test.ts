@@ -1,5 +1,6 @@
 // Every input mode ends as 3-channel 8-bit sRGB letterboxed on black, exactly size x size.
 import sharp from 'sharp';
+import type { Sharp } from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { cleanImage } from './clean-image.js';
 import type { CleanedImage } from './clean-image.js';
@@ -11,7 +12,7 @@ function pixel(img: CleanedImage, size: number, x: number, y: number): number[] 
   return [...img.rgb.subarray(i, i + 3)];
 }
 
-async function solid(width: number, height: number, colour: string): Promise<sharp.Sharp> {
+async function solid(width: number, height: number, colour: string): Promise<Sharp> {
   return sharp({ create: { width, height, channels: 3, background: colour } });
 }
 

@@ -25,7 +25,7 @@ export const DEFAULT_IMAGE_LIMITS: ImageLimits = imageLimits(loadConfig({}));
  * libvips' strictness. 'truncated' is the most lenient level that still rejects truncated files
  * ("premature end of JPEG image"); 'error' behaved identically on every case tried, while 'warning'
  * (sharp's default) also rejects decodable photos with harmless oddities such as extraneous bytes
- * before a marker or one damaged Huffman block, which browsers display and sellers cannot see.
+ * before a marker or one damaged Huffman block, which browsers display without complaint.
  */
 export const DECODE_FAIL_ON = 'truncated' as const;
 
@@ -48,8 +48,8 @@ export interface ProbedImage {
   orientation: number | undefined;
 }
 
-const BLACK = { r: 0, g: 0, b: 0, alpha: 1 } as const;
-export { BLACK };
+/** Letterbox bars and the backdrop that alpha is composited on. */
+export const BLACK = { r: 0, g: 0, b: 0, alpha: 1 } as const;
 
 function firstLine(message: string): string {
   const line = message.split('\n').map((s) => s.trim()).find(Boolean) ?? 'no detail';

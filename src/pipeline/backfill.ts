@@ -1,5 +1,6 @@
 // The catalogue backfill: load and clean a catalogue, store it, enqueue only new or changed listings,
 // then (optionally) wait for the pools to finish while reporting progress, and record the run.
+import path from 'node:path';
 import type { Db } from '../db/pool.js';
 import { countImagesByStatus } from '../db/images-repo.js';
 import { countByStatus } from '../db/listings-repo.js';
@@ -57,16 +58,24 @@ export interface BackfillDeps {
 }
 
 /** Splits a loaded catalogue into listings to process and stored-but-skipped duplicates. */
-export function catalogueWork(catalogue: Catalogue): { process: ListingWithPhotos[]; skip: SkippedListing[] } {
+export function catalogueWork(catalogue: Catalogue, imageDir: string): { process: ListingWithPhotos[]; skip: SkippedListing[] } {
   const photosOf = (listingId: string, imageIds: string[]) =>
     imageIds.flatMap((id) => {
       const img = catalogue.images.get(id);
       return img && img.listingId === listingId ? [{ imageId: id, source: img.path }] : [];
     });
   const process = catalogue.listings.map((listing) => ({ listing, photos: photosOf(listing.id, listing.imageIds) }));
+  // A duplicate's photos are orphans to the catalogue; they are stored (as skipped) with the duplicate.
+  const dupPhotos = new Map<string, { imageId: string; source: string }[]>();
+  for (const o of catalogue.orphanImages) {
+    if (o.cause !== 'listing-duplicate') continue;
+    const list = dupPhotos.get(o.productId) ?? [];
+    list.push({ imageId: o.id, source: path.join(imageDir, `${o.id}.jpg`) });
+    dupPhotos.set(o.productId, list);
+  }
   const skip = catalogue.duplicates.map((d) => ({
     listing: d.listing,
-    photos: d.photos.map((p) => ({ imageId: p.id, source: p.path })),
+    photos: dupPhotos.get(d.id) ?? [],
     reason: `Duplicate of listing ${d.duplicateOf} (same name, location, description, time and price); the first occurrence is kept.`,
   }));
   return { process, skip };
@@ -88,7 +97,7 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
         .filter((o) => o.cause !== 'listing-duplicate')
         .map((o) => ({ file: opts.imagesPath, line: o.line, reason: o.reason })),
     ]);
-    const work = catalogueWork(catalogue);
+    const work = catalogueWork(catalogue, opts.imageDir);
     const submitted = await submitListings(deps, { ...work, source: opts.kind ?? 'backfill', runId: run.id });
     deps.log.info({ runId: run.id, enqueued: submitted.enqueued.length, unchanged: submitted.unchanged.length }, 'catalogue submitted');
 

@@ -3,6 +3,7 @@
 // keep renewing job locks. Each child owns a small Postgres pool and its own image encoder session.
 import { loadConfig } from '../config.js';
 import { createDb, type Db } from '../db/pool.js';
+import { configureSharp } from '../images/index.js';
 import { createLogger } from '../logging.js';
 import { createMetrics } from '../metrics/registry.js';
 import { toProcessor } from '../queues/pool-worker.js';
@@ -14,6 +15,8 @@ let ready: Promise<{ db: Db; models: PoolModels; config: ReturnType<typeof loadC
 function init() {
   ready ??= (async () => {
     const config = loadConfig();
+    // Each photo is seen once, so libvips' operation cache only costs memory.
+    configureSharp({ cache: false });
     const log = createLogger(config, 'image-clean-child');
     const db = createDb({ ...config, DB_POOL_MAX: 2 }, { applicationName: 'image-clean-child' });
     // Metrics recorded in the child would be invisible to /metrics; the parent counts from job events.

@@ -43,7 +43,7 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
         );
       }
       // Jittered back-off so two waiters do not retry in lock-step.
-      await sleep(Math.min(200, 5 * 2 ** Math.min(attempt, 5)) + Math.random() * 10);
+      await sleep(Math.min(50, 2 * 2 ** Math.min(attempt, 5)) + Math.random() * 10);
     }
   }
   try {
