@@ -101,6 +101,10 @@ CREATE TABLE image_embeddings (
   PRIMARY KEY (image_id, model_version)
 );
 
+-- Float vectors do not compress: skip pglz and store them out of line uncompressed (faster writes).
+ALTER TABLE text_embeddings ALTER COLUMN vector SET STORAGE EXTERNAL;
+ALTER TABLE image_embeddings ALTER COLUMN vector SET STORAGE EXTERNAL;
+
 CREATE TABLE predictions (
   listing_id    text        NOT NULL REFERENCES listings (id) ON DELETE CASCADE,
   model_version text        NOT NULL,

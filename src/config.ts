@@ -35,6 +35,8 @@ const schema = z.object({
   KEEP_COMPLETED_JOBS: int(0).default(1000),
   KEEP_FAILED_JOBS: int(0).default(5000),
   SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
+  /** Job lock time; a killed worker's jobs are recovered as stalled after about this long. */
+  JOB_LOCK_MS: int(1000).default(30_000),
 
   IMAGE_LETTERBOX_SIZE: int(8, 4096).default(154),
   IMAGE_MODEL_SIZE: int(8, 1024).default(128),

@@ -1,15 +1,16 @@
 // Pure helpers of the storage module: no database needed.
 import { describe, expect, it } from 'vitest';
-import { assertUniqueKeys, chunk, countsByKey } from './batch.js';
+import { assertUniqueKeys, chunk, countsByKey, valuesPlaceholders } from './batch.js';
 import { DbUnavailableError, redactUrl, translateConnectionError } from './errors.js';
 import { checkMigrationFileNames, migrationLockKey } from './migrate.js';
-import { fromArraySend, parseFloat4Array, toPgArrayLiteral } from './vectors.js';
+import { fromArraySend, parseFloat4Array, toArrayRecv } from './vectors.js';
 
 describe('vectors', () => {
   it('round-trips float32 values exactly through the text form', () => {
     const v = Float32Array.from([0.1, -2.5, 1e-7, 3.4e38, 0]);
-    expect(parseFloat4Array(toPgArrayLiteral(v, 'v'))).toEqual(v);
-    expect(toPgArrayLiteral([1, -0.5], 'v')).toBe('{1.00000000,-0.500000000}');
+    expect(fromArraySend(toArrayRecv(v, 'v'))).toEqual(v);
+    expect(fromArraySend(toArrayRecv([1, -0.5], 'v'))).toEqual(Float32Array.from([1, -0.5]));
+    expect(parseFloat4Array('{0.1,-2.5,1e-07}')).toEqual(Float32Array.from([0.1, -2.5, 1e-7]));
     expect(parseFloat4Array('{}')).toEqual(new Float32Array(0));
   });
 
@@ -27,8 +28,9 @@ describe('vectors', () => {
   });
 
   it('rejects vectors a model should never produce', () => {
-    expect(() => toPgArrayLiteral([], 'The embedding of a')).toThrow(/empty vector/);
-    expect(() => toPgArrayLiteral([1, Number.POSITIVE_INFINITY], 'The embedding of a')).toThrow(/non-finite value \(Infinity\) at index 1/);
+    expect(() => toArrayRecv([], 'The embedding of a')).toThrow(/empty vector/);
+    expect(() => toArrayRecv([1, Number.POSITIVE_INFINITY], 'The embedding of a')).toThrow(/non-finite value \(Infinity\) at index 1/);
+    expect(() => toArrayRecv([Number.NaN], 'x')).toThrow(/non-finite value \(NaN\) at index 0/);
     expect(() => parseFloat4Array('{1,NULL}')).toThrow(/without NULLs/);
     expect(() => parseFloat4Array('{{1},{2}}')).toThrow(/flat vector/);
     expect(() => parseFloat4Array('1,2')).toThrow(/real\[\] literal/);
@@ -36,7 +38,8 @@ describe('vectors', () => {
 });
 
 describe('batch helpers', () => {
-  it('chunks, checks keys and fills missing counts', () => {
+  it('chunks, checks keys, numbers placeholders and fills missing counts', () => {
+    expect(valuesPlaceholders(2, ['text', 'real[]'], 2)).toBe('($2::text, $3::real[]), ($4::text, $5::real[])');
     expect(chunk([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
     expect(chunk([], 3)).toEqual([]);
     expect(() => assertUniqueKeys(['a', 'b', 'a'], 'Listing id')).toThrow('Listing id "a" appears twice in one batch');

@@ -15,7 +15,7 @@ export interface PoolWorkerOptions {
   /** An in-process handler, or the path of a sandboxed processor file (runs in child processes). */
   handler: StageHandler | string;
   connection: Redis;
-  config: Pick<Config, 'QUEUE_PREFIX'>;
+  config: Pick<Config, 'QUEUE_PREFIX' | 'JOB_LOCK_MS'>;
   metrics: Metrics;
   log: Logger;
   /** Called with each completed job's return value (image-clean reports bytes/pixels this way). */
@@ -54,6 +54,10 @@ export function createPoolWorker(opts: PoolWorkerOptions): Worker {
     // Children are forked processes (tsx's loader is inherited by fork, not by worker threads).
     useWorkerThreads: false,
     autorun: false,
+    // A killed worker's jobs are taken back after the lock lapses; checking at the same pace keeps
+    // recovery within about two lock periods.
+    lockDuration: opts.config.JOB_LOCK_MS,
+    stalledInterval: opts.config.JOB_LOCK_MS,
   });
   const m = opts.metrics;
   worker.on('active', (job) => {

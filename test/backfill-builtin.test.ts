@@ -1,0 +1,52 @@
+// The built-in sample catalogue (generated here, no shared data needed) carries planted dirty rows:
+// a duplicate, broken photos, a bad row and an orphan photo. Each must end in Postgres with a reason.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSampleCatalogue } from '../src/catalogue/generate-sample.js';
+import { createTestPipeline, type TestPipeline } from './support/pipeline.js';
+
+describe('backfill of the built-in sample catalogue', () => {
+  let t: TestPipeline;
+  let dir: string;
+  let sample: Awaited<ReturnType<typeof generateSampleCatalogue>>;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'builtin-'));
+    sample = await generateSampleCatalogue(dir, { listingsPerCategory: 4, seed: 11 });
+    t = await createTestPipeline();
+    t.startPools();
+  });
+  afterAll(async () => {
+    await t?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('ends every listing, photo and rejected row with a status and a reason', async () => {
+    const s = await t.cli<{ newWork: number; incomplete?: string; catalogue: { duplicates: number; rejectedRows: number } }>([
+      'backfill', '--products', sample.productsPath, '--images', sample.imagesPath, '--image-dir', sample.imageDir,
+    ]);
+    expect(s.incomplete).toBeUndefined();
+    expect(s.catalogue.duplicates).toBeGreaterThanOrEqual(1);
+
+    const listings = await t.db.query<{ status: string; status_reason: string | null }>('SELECT status, status_reason FROM listings');
+    expect(listings.rows.filter((r) => r.status === 'pending')).toEqual([]);
+    const skipped = listings.rows.filter((r) => r.status === 'skipped');
+    expect(skipped.length).toBe(s.catalogue.duplicates);
+    for (const r of skipped) expect(r.status_reason).toMatch(/Duplicate of listing/);
+
+    const images = await t.db.query<{ status: string; failure_code: string | null; failure_reason: string | null }>(
+      'SELECT status, failure_code, failure_reason FROM images',
+    );
+    expect(images.rows.filter((r) => r.status === 'pending')).toEqual([]);
+    const failed = images.rows.filter((r) => r.status === 'failed');
+    // The zero-byte photo and the text file named .jpg.
+    expect(failed.map((r) => r.failure_code).sort()).toEqual(expect.arrayContaining(['empty', 'not_an_image']));
+    for (const r of failed) expect(r.failure_reason?.length).toBeGreaterThan(20);
+
+    const rejects = await t.db.query<{ reason: string }>('SELECT reason FROM row_rejects');
+    expect(rejects.rows.length).toBe(s.catalogue.rejectedRows + 1); // + the orphan photo row
+    for (const r of rejects.rows) expect(r.reason.length).toBeGreaterThan(20);
+  });
+});
