@@ -59,6 +59,42 @@ const schema = z.object({
   /** Scratch space for generated catalogues and reports. */
   VAR_DIR: z.string().default(path.join(PROJECT_ROOT, 'var')),
 
+  API_HOST: z.string().default('127.0.0.1'),
+  /** 0 picks a free port (tests). */
+  API_PORT: int(0, 65535).default(3000),
+  /** Largest JSON/form body outside the webhook. */
+  API_BODY_LIMIT_BYTES: int(1024).default(1024 * 1024),
+  /** Largest file accepted by /predict/* uploads. */
+  API_UPLOAD_MAX_BYTES: int(1024).default(10 * 1024 * 1024),
+  /** Requests per minute per client address on /predict, /search and /similar; 0 turns the limit off. */
+  API_RATE_LIMIT_PER_MINUTE: int(0).default(600),
+  /** Shared secret the marketplace signs webhook deliveries with; unset refuses every delivery (503). */
+  WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Accepted age of a delivery's signed timestamp, either way; also how long replays are remembered. */
+  WEBHOOK_TOLERANCE_SECONDS: int(1, 3600).default(300),
+  /** Largest webhook body (inline base64 photos included). */
+  WEBHOOK_BODY_LIMIT_BYTES: int(1024).default(16 * 1024 * 1024),
+  /** Hosts photo URLs may point at: "cdn.example.com" or "*.example.com", comma separated; empty refuses all. */
+  PHOTO_HOST_ALLOWLIST: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+  PHOTO_FETCH_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  PHOTO_FETCH_MAX_REDIRECTS: int(0, 10).default(3),
+  /** Lets photo URLs resolve to loopback addresses (tests and local demos only). */
+  PHOTO_FETCH_ALLOW_LOOPBACK: bool.default(false),
+  /** How often the API's vector index reads newly stored predictions. */
+  SEARCH_INDEX_POLL_MS: int(50, 60_000).default(500),
+  /** How often the index is rebuilt from scratch (drops deleted listings). */
+  SEARCH_INDEX_RESYNC_MS: int(1000).default(10 * 60_000),
+
+  /** Cron pattern (5 or 6 fields) of the nightly catalogue backfill; "off" installs no schedule. */
+  NIGHTLY_CRON: z.string().min(1).default('0 2 * * *'),
+  /** IANA time zone the cron pattern is read in. */
+  NIGHTLY_TZ: z.string().min(1).default('UTC'),
+  /** Catalogue folder (Products.csv, Images.csv, images/) of the nightly run; empty = the default catalogue. */
+  NIGHTLY_CATALOGUE_DIR: z.string().optional(),
+
   METRICS_HOST: z.string().default('127.0.0.1'),
   /** 0 picks a free port; each pool gets its own in `npm run workers`. */
   METRICS_PORT: int(0, 65535).default(0),

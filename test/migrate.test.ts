@@ -1,15 +1,17 @@
 // Storage against the real Postgres: migrations, the pool's search_path, and repository round trips.
 // Every test gets its own random schema (test/support/db.ts), dropped afterwards.
-import { readdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { createDb, migrate, DbUnavailableError, type Queryable } from '../src/db/index.js';
+import { createDb, DbUnavailableError, type Queryable } from '../src/db/index.js';
 import * as listings from '../src/db/listings-repo.js';
 import * as images from '../src/db/images-repo.js';
 import * as runs from '../src/db/runs-repo.js';
 import * as embeddings from '../src/db/embeddings-repo.js';
 import * as predictions from '../src/db/predictions-repo.js';
-import { checkMigrationFileNames, defaultMigrationsDir } from '../src/db/migrate.js';
+import { checkMigrationFileNames, defaultMigrationsDir, migrate } from '../src/db/migrate.js';
 import { createTestSchema, type TestSchema } from './support/db.js';
 
 const ALL_MIGRATIONS = checkMigrationFileNames(readdirSync(defaultMigrationsDir())).map((f) => f.replace(/\.sql$/, ''));
@@ -50,6 +52,19 @@ describe('migrate', () => {
     expect(results.flatMap((r) => r.applied).sort()).toEqual(ALL_MIGRATIONS);
     const { rows } = await t.db.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY id');
     expect(rows.map((r) => r.name)).toEqual(ALL_MIGRATIONS);
+  });
+
+  it('ignores documentation in the folder and refuses misnamed migrations', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'migrations-'));
+    try {
+      copyFileSync(path.join(defaultMigrationsDir(), '0001_init.sql'), path.join(dir, '0001_init.sql'));
+      writeFileSync(path.join(dir, 'README.md'), 'notes');
+      expect(await migrate(t.config, { migrationsDir: dir })).toEqual({ applied: ['0001_init'] });
+      writeFileSync(path.join(dir, '2_oops.sql'), 'SELECT 1;');
+      await expect(migrate(t.config, { migrationsDir: dir })).rejects.toThrow(/"2_oops.sql" is misnamed/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -11,3 +11,4 @@ export { configureSharp, sharpRuntime } from './runtime.js';
 export type { SharpRuntime, SharpRuntimeOptions } from './runtime.js';
 export { renderSyntheticPhoto, seededRandom } from './synthetic.js';
 export type { Rgb, SyntheticPhotoSpec, SyntheticShape } from './synthetic.js';
+export { svgToPng } from './svg.js';

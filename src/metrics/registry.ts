@@ -2,6 +2,7 @@
 // (<namespace>_<what>_<unit>, _total counters, _seconds histograms) and labels stay bounded: queue,
 // stage, state, reason class, category, provider. Never a listing id or an error message.
 import client from 'prom-client';
+import { defineCollectedMetrics } from './collectors.js';
 
 export const METRIC_PREFIX = 'listing_pipeline_';
 
@@ -42,8 +43,10 @@ export function createMetrics(process: string) {
   });
   const listingEndToEnd = new client.Histogram({
     name: `${METRIC_PREFIX}listing_end_to_end_seconds`,
-    help: 'Time from a listing being received (enqueued) to its result being stored.',
-    buckets: WAIT_BUCKETS,
+    help: 'Time from a listing being received (enqueued) to its result being stored, by source (live: webhook/API, backfill: a run).',
+    labelNames: ['source'] as const,
+    // Fine steps around the 1 s objective of live listings, coarse ones for backfill queues.
+    buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2.5, 5, 15, 60, 300, 900, 3600],
     registers: [registry],
   });
   const listingsProcessed = new client.Counter({
@@ -114,6 +117,25 @@ export function createMetrics(process: string) {
     registers: [registry],
   });
 
+  const runsTotal = new client.Counter({
+    name: `${METRIC_PREFIX}runs_total`,
+    help: 'Backfill runs started by the scheduler, by kind and outcome (finished, incomplete, failed, skipped when one was already running).',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [registry],
+  });
+  const runLastSuccess = new client.Gauge({
+    name: `${METRIC_PREFIX}run_last_success_timestamp_seconds`,
+    help: 'When the last run of this kind finished completely (Unix time).',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const runLastDuration = new client.Gauge({
+    name: `${METRIC_PREFIX}run_last_duration_seconds`,
+    help: 'How long the last scheduled run of this kind took.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+
   return {
     registry,
     jobsCompleted,
@@ -132,6 +154,10 @@ export function createMetrics(process: string) {
     topProbability,
     dbWrite,
     backfillListings,
+    runsTotal,
+    runLastSuccess,
+    runLastDuration,
+    ...defineCollectedMetrics(registry, METRIC_PREFIX),
   };
 }
 

@@ -6,6 +6,7 @@ import type { Queryable } from '../db/pool.js';
 import { markImageCleaned, markImageFailed } from '../db/images-repo.js';
 import { upsertImageEmbeddings } from '../db/embeddings-repo.js';
 import { cleanImage } from '../images/index.js';
+import { readPhoto } from '../photos/read-photo.js';
 import { QUEUES, imageCleanPayload, parsePayload } from '../queues/registry.js';
 import { PermanentJobError, isFinalAttempt, reasonCode, type AttemptInfo } from './errors.js';
 import type { ImageEmbedder } from './model-ports.js';
@@ -44,7 +45,7 @@ export async function readLocalPhoto(source: string, maxBytes: number): Promise<
 export async function runImageClean(deps: ImageCleanDeps, data: unknown, attempt: AttemptInfo): Promise<ImageCleanResult> {
   const p = parsePayload(imageCleanPayload, data, QUEUES.imageClean);
   try {
-    const read = deps.readSource ?? readLocalPhoto;
+    const read = deps.readSource ?? ((source: string, max: number) => readPhoto(source, max, deps));
     const bytes = await read(p.source, deps.config.IMAGE_MAX_BYTES);
     const cleaned = await cleanImage(bytes, {
       size: deps.config.IMAGE_LETTERBOX_SIZE,

@@ -41,6 +41,13 @@ export async function runInfer(deps: InferDeps, data: unknown): Promise<InferRes
   const listing = await getListing(deps.db, p.listingId);
   if (!listing || listing.contentHash !== p.listingHash) return { outcome: 'stale' };
 
+  if (p.modelVersion && deps.classifier?.version !== p.modelVersion) {
+    // The pool reloads the manifest every few seconds; retrying (with backoff) lets it catch up.
+    throw new Error(
+      `This infer pool runs classifier ${deps.classifier?.version ?? '(none)'} but the job asks for ${p.modelVersion}; ` +
+        'retrying after the pool reloads its models (check MODELS_DIR is shared if this persists).',
+    );
+  }
   const images = await imagesForListing(deps.db, listing.id);
   const cleaned = images.filter((i) => i.status === 'cleaned');
   const photos = { total: images.length, cleaned: cleaned.length, failed: images.filter((i) => i.status === 'failed').length };

@@ -1,25 +1,79 @@
-// Which models each pool loads. A pool loads only what it runs: image-clean the image encoder,
-// text-embed the text encoder, infer the combined classifier. With no models registered yet (a fresh
-// machine before `setup`/`train`) the pools still clean and store listings and say so in the log.
+// Which models each pool runs, kept current: a pool loads only what it needs (image-clean the image
+// encoder, text-embed the text encoder, infer the classifier) and re-reads the manifest every few
+// seconds, so `setup`, `train` or `models use` take effect in running pools without a restart. With no
+// model registered yet (a fresh machine), the pools still clean and store listings and say so.
 import type { Config } from '../config.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics/registry.js';
+import { currentEntry, openClassifier, openImageEmbedder, openTextEmbedder, readManifest } from '../models/load.js';
+import type { ModelRole } from '../models/manifest-types.js';
 import type { ImageEmbedder, ListingClassifier, TextEmbedder } from './model-ports.js';
 
+export type PoolName = 'image-clean' | 'text-embed' | 'infer';
+
 export interface PoolModels {
-  textEmbedder: TextEmbedder | null;
-  imageEmbedder: ImageEmbedder | null;
-  classifier: ListingClassifier | null;
-  describe: Record<string, string | null>;
+  readonly textEmbedder: TextEmbedder | null;
+  readonly imageEmbedder: ImageEmbedder | null;
+  readonly classifier: ListingClassifier | null;
+  describe(): Record<string, string | null>;
   close(): Promise<void>;
 }
 
+type Loaded = TextEmbedder | ImageEmbedder | ListingClassifier;
+
+const ROLE: Record<PoolName, ModelRole> = { 'image-clean': 'image-encoder', 'text-embed': 'text-encoder', infer: 'classifier' };
+/** Old sessions are closed this long after a swap, so calls already in flight can finish. */
+const RETIRE_AFTER_MS = 30_000;
+
 export async function loadPoolModels(
-  pool: 'image-clean' | 'text-embed' | 'infer',
-  _config: Config,
-  _metrics: Metrics,
+  pool: PoolName,
+  config: Config,
+  metrics: Metrics,
   log: Logger,
+  opts: { reloadMs?: number } = {},
 ): Promise<PoolModels> {
-  log.warn({ pool }, 'no models are wired yet: listings are cleaned and stored without embeddings or predictions');
-  return { textEmbedder: null, imageEmbedder: null, classifier: null, describe: {}, close: async () => {} };
+  const role = ROLE[pool];
+  let current: Loaded | null = null;
+  let version: string | null = null;
+  let closed = false;
+
+  const open = async (): Promise<void> => {
+    const entry = currentEntry(await readManifest(config), role);
+    if ((entry?.version ?? null) === version) return;
+    const next: Loaded | null =
+      role === 'text-encoder' ? await openTextEmbedder(config, log, metrics, entry)
+      : role === 'image-encoder' ? await openImageEmbedder(config, log, metrics, entry)
+      : await openClassifier(config, log, metrics, entry);
+    const old = current;
+    current = next;
+    version = entry?.version ?? null;
+    if (old) setTimeout(() => void old.close(), RETIRE_AFTER_MS).unref();
+    if (next) log.info({ pool, role, version }, 'model loaded');
+    else log.warn({ pool, role }, `no ${role} is registered: listings are cleaned and stored without it (run \`npm run cli -- setup\`)`);
+  };
+
+  await open();
+  const timer = setInterval(() => {
+    if (closed) return;
+    open().catch((err: unknown) => log.error({ err, pool, role }, 'reloading the model failed; keeping the loaded one'));
+  }, opts.reloadMs ?? 5000);
+  timer.unref();
+
+  return {
+    get textEmbedder() {
+      return role === 'text-encoder' ? (current as TextEmbedder | null) : null;
+    },
+    get imageEmbedder() {
+      return role === 'image-encoder' ? (current as ImageEmbedder | null) : null;
+    },
+    get classifier() {
+      return role === 'classifier' ? (current as ListingClassifier | null) : null;
+    },
+    describe: () => ({ [role]: version }),
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      await current?.close();
+    },
+  };
 }

@@ -8,15 +8,18 @@ import { installShutdown, type Shutdown } from '../lifecycle.js';
 import { createLogger } from '../logging.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
 import { startMetricsServer } from '../metrics/server.js';
+import { queueStatsFrom } from '../metrics/collectors.js';
+import { instrumentDb } from '../metrics/db-timing.js';
+import { QueueAdmin } from '../queues/queue-admin.js';
 import { connectRedis } from '../queues/connection.js';
 import { createPoolWorker, type StageHandler } from '../queues/pool-worker.js';
-import { QUEUES } from '../queues/registry.js';
-import { loadPoolModels, type PoolModels } from './load-models.js';
-import { runInfer } from './infer-stage.js';
+import { POOL_QUEUES, QUEUES, type InferPayload } from '../queues/registry.js';
+import { loadPoolModels, type PoolModels, type PoolName } from './load-models.js';
+import { runInfer, type InferResult } from './infer-stage.js';
 import { runTextEmbed } from './text-embed-stage.js';
 import type { ImageCleanResult } from './image-clean-stage.js';
 
-export type PoolName = 'image-clean' | 'text-embed' | 'infer';
+export type { PoolName };
 
 export interface StartedPool {
   name: PoolName;
@@ -37,6 +40,7 @@ function handlerFor(name: PoolName, db: Db, models: PoolModels, metrics: Metrics
     case 'image-clean':
       return imageCleanProcessorPath();
     case 'text-embed':
+      // Models are read per job: the pool swaps them when the manifest changes.
       return (data) => runTextEmbed({ db, embedder: models.textEmbedder }, data);
     case 'infer':
       return (data) =>
@@ -46,10 +50,17 @@ function handlerFor(name: PoolName, db: Db, models: PoolModels, metrics: Metrics
           onPrediction: (p) => {
             metrics.predictions.inc({ category: p.category, modality: p.modality });
             metrics.topProbability.observe(p.topProbability);
-            metrics.listingEndToEnd.observe(Math.max(0, Date.now() - p.receivedAt) / 1000);
           },
         }, data);
   }
+}
+
+/** Listing outcomes and end-to-end latency (received -> final status stored), counted once per listing. */
+function countInferOutcome(metrics: Metrics, r: InferResult, data: InferPayload): void {
+  if (r.outcome === 'stale') return;
+  metrics.listingsProcessed.inc({ outcome: r.outcome === 'failed' ? 'failed' : 'processed' });
+  const source = data.runId === null ? 'live' : 'backfill';
+  metrics.listingEndToEnd.observe({ source }, Math.max(0, Date.now() - data.receivedAt) / 1000);
 }
 
 const CONCURRENCY: Record<PoolName, keyof Config> = {
@@ -61,8 +72,11 @@ const CONCURRENCY: Record<PoolName, keyof Config> = {
 export async function startPool(name: PoolName, config: Config, options: { exitOnShutdown?: boolean } = {}): Promise<StartedPool> {
   const log = createLogger(config, `${name}-pool`);
   const metrics = createMetrics(`${name}-pool`);
-  const db = createDb(config, { applicationName: `${name}-pool`, onIdleClientError: (err) => log.warn({ err }, 'idle Postgres client lost') });
+  const db = instrumentDb(createDb(config, { applicationName: `${name}-pool`, onIdleClientError: (err) => log.warn({ err }, 'idle Postgres client lost') }), metrics);
   const redis = await connectRedis(config, 'worker');
+  // Every pool reports the depth of every queue, so a backlog stays visible while its own pool is down.
+  const depth = new QueueAdmin(redis, config, [...POOL_QUEUES, QUEUES.schedule]);
+  metrics.sources.queueStats = queueStatsFrom(depth);
   const models = await loadPoolModels(name, config, metrics, log);
   const worker = createPoolWorker({
     queue: name === 'image-clean' ? QUEUES.imageClean : name === 'text-embed' ? QUEUES.textEmbed : QUEUES.infer,
@@ -72,7 +86,8 @@ export async function startPool(name: PoolName, config: Config, options: { exitO
     config,
     metrics,
     log,
-    onCompleted: (result) => {
+    onCompleted: (result, data) => {
+      if (name === 'infer') return countInferOutcome(metrics, result as InferResult, data as InferPayload);
       if (name !== 'image-clean') return;
       const r = result as ImageCleanResult;
       metrics.imagesProcessed.inc({ outcome: 'cleaned', reason: 'none' });
@@ -93,12 +108,13 @@ export async function startPool(name: PoolName, config: Config, options: { exitO
       { name: 'worker', close: () => worker.close() },
       { name: 'models', close: () => models.close() },
       { name: 'metrics-server', close: () => server.close() },
+      { name: 'queue-depth', close: () => depth.close() },
       { name: 'postgres', close: () => db.close() },
       { name: 'redis', close: async () => void (await redis.quit()) },
     ],
     options.exitOnShutdown ?? true,
   );
   void worker.run();
-  log.info({ concurrency: config[CONCURRENCY[name]], metricsPort: server.port, models: models.describe }, `${name} pool started`);
+  log.info({ concurrency: config[CONCURRENCY[name]], metricsPort: server.port, models: models.describe() }, `${name} pool started`);
   return { name, metricsPort: server.port, metrics, shutdown };
 }

@@ -19,7 +19,7 @@ export interface SuperviseOptions {
   /** Per-pool extra environment, e.g. a fixed METRICS_PORT. */
   envFor?: (pool: PoolName) => Record<string, string>;
   /** 'inherit' shows the pools' logs; 'ignore' keeps a CLI's progress bar clean. */
-  stdio?: 'inherit' | 'ignore' | 'pipe';
+  stdio?: import('node:child_process').StdioOptions;
 }
 
 /** The command that starts one pool: the built JS when running from dist, else tsx on the source. */

@@ -1,6 +1,7 @@
 // Building and enqueueing one flow per listing: image-clean children (one per photo) and a text-embed
 // child feed the infer parent, which BullMQ runs once every child has finished (or failed for good).
-import { FlowProducer, type FlowJob, type JobsOptions } from 'bullmq';
+import { createHash } from 'node:crypto';
+import { FlowProducer, Queue, type FlowJob, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import {
@@ -91,5 +92,33 @@ export class ListingFlowProducer {
 
   close(): Promise<void> {
     return this.producer.close();
+  }
+}
+
+/**
+ * Re-runs only the infer stage for listings whose photos and text are already embedded (after `train`
+ * makes a new classifier current). Job ids include the model version, so each version runs once.
+ */
+export async function enqueueInferOnly(
+  connection: Redis,
+  config: RetryConfig & Pick<Config, 'QUEUE_PREFIX'>,
+  items: { listingId: string; listingHash: string }[],
+  modelVersion: string,
+  runId: number | null,
+): Promise<void> {
+  const queue = new Queue(QUEUES.infer, { connection, prefix: config.QUEUE_PREFIX });
+  const tag = createHash('sha256').update(modelVersion).digest('hex').slice(0, 12);
+  try {
+    for (let i = 0; i < items.length; i += 500) {
+      await queue.addBulk(
+        items.slice(i, i + 500).map((it) => ({
+          name: JOB_NAMES.infer,
+          data: { v: 1, listingId: it.listingId, listingHash: it.listingHash, runId, receivedAt: Date.now(), modelVersion } satisfies InferPayload,
+          opts: { ...defaultJobOptions(config), jobId: `classify.${it.listingId}.${it.listingHash.slice(0, 16)}.${tag}` },
+        })),
+      );
+    }
+  } finally {
+    await queue.close();
   }
 }

@@ -19,7 +19,7 @@ export interface PoolWorkerOptions {
   metrics: Metrics;
   log: Logger;
   /** Called with each completed job's return value (image-clean reports bytes/pixels this way). */
-  onCompleted?: (result: unknown) => void;
+  onCompleted?: (result: unknown, data: unknown) => void;
   /** Called when a job fails for good (no attempts left or bad input), with its reason class. */
   onFinalFailure?: (reason: string) => void;
 }
@@ -68,11 +68,13 @@ export function createPoolWorker(opts: PoolWorkerOptions): Worker {
     if (job.processedOn && job.finishedOn) {
       m.jobProcessing.observe({ queue: opts.queue }, (job.finishedOn - job.processedOn) / 1000);
     }
-    opts.onCompleted?.(result);
+    opts.onCompleted?.(result, job.data);
   });
   worker.on('failed', (job, err) => {
     const permanent = err.name === 'UnrecoverableError';
-    m.jobsFailed.inc({ queue: opts.queue, reason: permanent ? 'bad_input' : 'transient' });
+    // Permanent failures carry their bounded reason class ("[corrupt] ..."); everything else is transient.
+    const reason = permanent ? (/^\[([a-z_]{1,40})\] /.exec(err.message)?.[1] ?? 'bad_input') : 'transient';
+    m.jobsFailed.inc({ queue: opts.queue, reason });
     const final = permanent || (job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1));
     if (final) opts.onFinalFailure?.(permanent ? reasonFromMessage(err.message) : 'transient');
     if (job?.processedOn && job.finishedOn) {

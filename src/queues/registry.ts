@@ -48,6 +48,8 @@ export const inferPayload = z.object({
   runId: z.number().int().nullable(),
   /** Epoch ms when the listing entered the system, for end-to-end latency. */
   receivedAt: z.number().int().nonnegative(),
+  /** Set by `classify`: the classifier version that must produce this prediction. */
+  modelVersion: z.string().optional(),
 });
 export type InferPayload = z.infer<typeof inferPayload>;
 

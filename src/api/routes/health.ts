@@ -1,0 +1,60 @@
+// Liveness, readiness and metrics. /readyz answers 503 until Redis and Postgres answer, the models are
+// loaded and the vector index has synced, so a load balancer only sends traffic to a working process.
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../deps.js';
+import { missingModels } from '../predict-service.js';
+
+interface Check {
+  ok: boolean;
+  detail?: string;
+}
+
+async function timed(what: string, fn: () => Promise<unknown>, timeoutMs = 1000): Promise<Check> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not answer within ${timeoutMs} ms`)), timeoutMs))),
+    ]);
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const hidden = { hide: true } as const;
+  app.get('/healthz', { schema: { summary: 'Liveness: the process answers.', tags: ['operations'] } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { summary: 'Readiness: Redis, Postgres, models and the vector index.', tags: ['operations'] } }, async (_req, reply) => {
+    const [redis, postgres] = await Promise.all([
+      timed('Redis', () => deps.redis.ping()),
+      timed('Postgres', () => deps.db.query('SELECT 1')),
+    ]);
+    const missing = missingModels(deps.models, { text: true, image: true });
+    const c = deps.models.classifier;
+    const models: Check & Record<string, unknown> = missing
+      ? { ok: false, detail: missing }
+      : { ok: true, classifier: c!.version, text: deps.models.textEmbedder!.version, image: deps.models.imageEmbedder!.version };
+    const s = deps.index.status();
+    const index: Check & Record<string, unknown> = {
+      ok: s.ready && s.lastError === null,
+      size: s.size,
+      modelVersion: s.modelVersion,
+      ...(s.lastError ? { detail: s.lastError } : !s.ready ? { detail: 'still loading' } : {}),
+    };
+    const checks = { redis, postgres, models, index };
+    const ok = Object.values(checks).every((x) => x.ok);
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks });
+  });
+
+  app.get('/metrics', { schema: { ...hidden } }, async (_req, reply) => {
+    const s = deps.index.status();
+    deps.metrics.indexSize.set(s.size);
+    if (s.syncedAt !== null) deps.metrics.indexAge.set((Date.now() - s.syncedAt) / 1000);
+    const registry = deps.metrics.base.registry;
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+}

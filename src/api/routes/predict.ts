@@ -1,0 +1,78 @@
+// POST /predict/image, /predict/text, /predict/combined: a multipart form ("image" file, "text" field),
+// answered synchronously in the research project's shape { Category, Probabilities }. With ?similar=k
+// the answer also lists the k most similar stored listings (the web page uses this).
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ApiDeps } from '../deps.js';
+import { ApiError } from '../errors.js';
+import { predict, type PredictInput } from '../predict-service.js';
+import { resultCards, type RateLimitConfig } from './shared.js';
+
+type Kind = 'image' | 'text' | 'combined';
+
+/** Reads the form: at most one file (the "image" field) and a "text" field. */
+async function readForm(req: FastifyRequest): Promise<PredictInput> {
+  const input: PredictInput = { image: null, text: null };
+  if (!req.isMultipart()) {
+    // JSON or urlencoded { text } is accepted as well, for text-only clients.
+    const body = req.body as { text?: unknown } | undefined;
+    if (body && typeof body.text === 'string') input.text = body.text;
+    return input;
+  }
+  for await (const part of req.parts()) {
+    if (part.type === 'file') {
+      if (part.fieldname !== 'image') {
+        await part.toBuffer().catch(() => undefined);
+        throw new ApiError(400, `Unexpected file field "${part.fieldname}"; send the photo in the "image" field.`);
+      }
+      input.image = await part.toBuffer();
+    } else if (part.fieldname === 'text') {
+      input.text = String(part.value);
+    }
+  }
+  return input;
+}
+
+const answerSchema = {
+  type: 'object',
+  properties: {
+    Category: { type: 'string' },
+    Probabilities: { type: 'object', additionalProperties: { type: 'number' } },
+    modality: { type: 'string', enum: ['combined', 'text', 'image'] },
+    modelVersion: { type: 'string' },
+    similar: { type: 'array', items: { type: 'object', additionalProperties: true } },
+  },
+} as const;
+
+export async function predictRoutes(app: FastifyInstance, deps: ApiDeps, rateLimit: RateLimitConfig): Promise<void> {
+  const route = (kind: Kind, summary: string) =>
+    app.post<{ Querystring: { similar: number } }>(`/predict/${kind}`, {
+      config: rateLimit,
+      schema: {
+        summary,
+        tags: ['predict'],
+        consumes: ['multipart/form-data'],
+        querystring: { type: 'object', properties: { similar: { type: 'integer', minimum: 0, maximum: 50, default: 0 } }, additionalProperties: false },
+        response: { 200: answerSchema },
+      },
+    }, async (req) => {
+      const form = await readForm(req);
+      const input: PredictInput = {
+        image: kind === 'text' ? null : form.image,
+        text: kind === 'image' ? null : form.text,
+      };
+      if (kind === 'image' && !input.image) throw new ApiError(400, 'Send the photo as a file in the "image" form field.');
+      if (kind === 'text' && input.text === null) throw new ApiError(400, 'Send the description in the "text" form field.');
+      if (kind === 'combined' && !input.image && input.text === null) {
+        throw new ApiError(400, 'Send a photo in the "image" form field and/or a description in the "text" field.');
+      }
+      if (input.image?.length === 0) throw new ApiError(400, 'The "image" file is empty; attach the photo.');
+      const { answer, embedding } = await predict(deps.models, deps.config, input);
+      if (req.query.similar > 0 && deps.index.ready && deps.index.modelVersion === answer.modelVersion) {
+        return { ...answer, similar: await resultCards(deps, deps.index.search(embedding, { k: req.query.similar })) };
+      }
+      return answer;
+    });
+  route('image', 'Category of a photo (multipart "image" file).');
+  route('text', 'Category of a description (multipart "text" field).');
+  route('combined', 'Category from a photo and a description together (either may be left out).');
+}

@@ -1,0 +1,101 @@
+// POST /webhooks/listing-created: signature first (on the raw bytes, before any parsing), then the
+// replay check, then validation, then the same submit path as the backfill. 202 once the flow is
+// enqueued; 200 when the listing is already stored with identical content (nothing reprocessed).
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../config.js';
+import type { Db } from '../../db/pool.js';
+import { saveUploadedPhotos } from '../../db/uploaded-photos-repo.js';
+import { submitListings } from '../../pipeline/submit-listings.js';
+import type { ListingFlowProducer } from '../../queues/flows.js';
+import { ApiError } from '../errors.js';
+import type { ApiMetrics } from '../http-metrics.js';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../signature.js';
+import { parseWebhookBody, webhookBodyJsonSchema } from '../webhook-payload.js';
+
+export interface WebhookDeps {
+  config: Config;
+  db: Db;
+  redis: Redis;
+  producer: ListingFlowProducer;
+  metrics: ApiMetrics;
+}
+
+const accepted = {
+  type: 'object',
+  properties: {
+    status: { type: 'string', enum: ['accepted', 'unchanged'] },
+    listingId: { type: 'string' },
+    statusUrl: { type: 'string' },
+  },
+} as const;
+
+export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Promise<void> {
+  const { config } = deps;
+  // In this plugin's scope only: JSON arrives as raw bytes, because the signature covers the exact bytes.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  const seenKey = (digest: string) => `${config.QUEUE_PREFIX}:webhook:seen:${digest}`;
+
+  app.post('/webhooks/listing-created', {
+    bodyLimit: config.WEBHOOK_BODY_LIMIT_BYTES,
+    // The body is validated with zod after the signature check; this schema only documents it.
+    validatorCompiler: () => () => true,
+    schema: {
+      summary: 'A new or edited listing from the marketplace (signed).',
+      description:
+        `Signed with HMAC-SHA256 over "<timestamp>.<raw body>": headers ${TIMESTAMP_HEADER} (Unix seconds) and ` +
+        `${SIGNATURE_HEADER} ("sha256=<hex>"). Deliveries older than WEBHOOK_TOLERANCE_SECONDS, and exact replays, are refused.`,
+      tags: ['webhook'],
+      headers: { type: 'object', properties: { [SIGNATURE_HEADER]: { type: 'string' }, [TIMESTAMP_HEADER]: { type: 'string' } } },
+      body: webhookBodyJsonSchema,
+      response: { 200: accepted, 202: accepted },
+    },
+  }, async (req, reply) => {
+    const receivedAt = Date.now();
+    if (!config.WEBHOOK_SECRET) {
+      throw new ApiError(503, 'Webhook deliveries are not accepted: the API has no WEBHOOK_SECRET configured.');
+    }
+    if (!Buffer.isBuffer(req.body)) throw new ApiError(415, 'Send the listing as application/json.');
+    const check = verifySignature({
+      secret: config.WEBHOOK_SECRET,
+      rawBody: req.body,
+      signature: req.headers[SIGNATURE_HEADER] as string | undefined,
+      timestamp: req.headers[TIMESTAMP_HEADER] as string | undefined,
+      toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS,
+      nowSeconds: Math.floor(receivedAt / 1000),
+    });
+    if (!check.ok) {
+      deps.metrics.webhook.inc({ outcome: 'bad_signature' });
+      throw new ApiError(401, check.reason);
+    }
+    // A signature stays valid until its timestamp leaves the window; remember it exactly that long.
+    const ttl = Math.max(1, check.timestamp + config.WEBHOOK_TOLERANCE_SECONDS - Math.floor(receivedAt / 1000) + 1);
+    const first = await deps.redis.set(seenKey(check.digest), '1', 'EX', ttl, 'NX');
+    if (first === null) {
+      deps.metrics.webhook.inc({ outcome: 'replay' });
+      throw new ApiError(409, 'This exact signed request was already received (a replay); a retry must be signed again with a fresh timestamp.');
+    }
+    try {
+      const { work, uploads } = parseWebhookBody(req.body, { allowHosts: config.PHOTO_HOST_ALLOWLIST, maxPhotoBytes: config.IMAGE_MAX_BYTES });
+      if (uploads.length > 0) await saveUploadedPhotos(deps.db, uploads);
+      const result = await submitListings(
+        { db: deps.db, producer: deps.producer },
+        { process: [work], skip: [], source: 'webhook', runId: null, receivedAt },
+      );
+      const listingId = work.listing.id;
+      const statusUrl = `/listings/${encodeURIComponent(listingId)}`;
+      const enqueued = result.enqueued.includes(listingId);
+      deps.metrics.webhook.inc({ outcome: enqueued ? 'accepted' : 'unchanged' });
+      return reply
+        .status(enqueued ? 202 : 200)
+        .header('location', statusUrl)
+        .send({ status: enqueued ? 'accepted' : 'unchanged', listingId, statusUrl });
+    } catch (err) {
+      // The delivery was not taken: let the same signed request be sent again (e.g. after a 503).
+      await deps.redis.del(seenKey(check.digest)).catch(() => undefined);
+      if (err instanceof ApiError) deps.metrics.webhook.inc({ outcome: 'invalid' });
+      throw err;
+    }
+  });
+}

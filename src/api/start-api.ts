@@ -1,0 +1,73 @@
+// Composition of the API process: config -> logger, metrics, Postgres, Redis, flow producer, models,
+// vector index, HTTP server; and the shutdown order (stop taking requests and finish those in flight,
+// then the index, models and connections).
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import { createDb } from '../db/pool.js';
+import { installShutdown, type Shutdown } from '../lifecycle.js';
+import { createLogger } from '../logging.js';
+import { createMetrics } from '../metrics/registry.js';
+import { openClassifier, openImageEmbedder, openTextEmbedder } from '../models/load.js';
+import { connectRedis } from '../queues/connection.js';
+import { ListingFlowProducer } from '../queues/flows.js';
+import { SearchIndex } from '../search/search-index.js';
+import type { ApiDeps } from './deps.js';
+import { createApiMetrics } from './http-metrics.js';
+import type { ApiModels } from './predict-service.js';
+import { buildServer } from './server.js';
+
+export interface StartedApi {
+  app: FastifyInstance;
+  port: number;
+  url: string;
+  deps: ApiDeps;
+  shutdown: Shutdown;
+}
+
+export async function startApi(config: Config, options: { exitOnShutdown?: boolean } = {}): Promise<StartedApi> {
+  const log = createLogger(config, 'api');
+  const metrics = createApiMetrics(createMetrics('api'));
+  const db = createDb(config, { applicationName: 'api', onIdleClientError: (err) => log.warn({ err }, 'idle Postgres client lost') });
+  const redis = await connectRedis(config, 'producer');
+  const producer = new ListingFlowProducer(redis, config);
+  const [textEmbedder, imageEmbedder, classifier] = await Promise.all([
+    openTextEmbedder(config, log, metrics.base),
+    openImageEmbedder(config, log, metrics.base),
+    openClassifier(config, log, metrics.base),
+  ]);
+  const models: ApiModels = { textEmbedder, imageEmbedder, classifier };
+  if (!classifier) log.warn('no classifier is registered: /predict and /search answer 503 until one is trained and the API restarted');
+  const index = new SearchIndex({
+    db,
+    log,
+    modelVersion: classifier?.version ?? null,
+    pollMs: config.SEARCH_INDEX_POLL_MS,
+    resyncMs: config.SEARCH_INDEX_RESYNC_MS,
+  });
+  await index.start();
+  const deps: ApiDeps = { config, log, db, redis, producer, models, index, metrics };
+  const app = await buildServer(deps);
+  await app.listen({ host: config.API_HOST, port: config.API_PORT });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.API_PORT;
+  const shutdown = installShutdown(
+    log,
+    config.SHUTDOWN_TIMEOUT_MS,
+    [
+      // app.close() stops accepting connections and waits for requests in flight.
+      { name: 'http', close: () => app.close() },
+      { name: 'search-index', close: () => index.close() },
+      {
+        name: 'models',
+        close: async () => void (await Promise.all([textEmbedder?.close(), imageEmbedder?.close(), classifier?.close()])),
+      },
+      { name: 'flow-producer', close: () => producer.close() },
+      { name: 'postgres', close: () => db.close() },
+      { name: 'redis', close: async () => void (await redis.quit()) },
+    ],
+    options.exitOnShutdown ?? true,
+  );
+  const url = `http://${config.API_HOST.includes(':') ? `[${config.API_HOST}]` : config.API_HOST}:${port}`;
+  log.info({ url, classifier: classifier?.version ?? null, indexed: index.size }, 'API listening');
+  return { app, port, url, deps, shutdown };
+}

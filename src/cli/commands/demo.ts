@@ -1,0 +1,91 @@
+// `demo` (`npm start`): the main job on a fresh machine in one command. Migrates, starts the three
+// pools, backfills the default catalogue (the real sample when present, else a generated one), fits
+// the offline encoders and trains the classifier when none are current, classifies everything, scores
+// the held-out split, and stops the pools. Rerunning it does only new work.
+import { mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../../config.js';
+import { migrate } from '../../db/migrate.js';
+import { createDb } from '../../db/pool.js';
+import { createLogger } from '../../logging.js';
+import { currentEntry, readManifest } from '../../models/load.js';
+import { runBackfill } from '../../pipeline/backfill.js';
+import { startAllPools, stopPools } from '../../pipeline/supervisor.js';
+import { connectRedis } from '../../queues/connection.js';
+import { ListingFlowProducer } from '../../queues/flows.js';
+import { QueueAdmin } from '../../queues/queue-admin.js';
+import { evaluateCatalogue } from '../../training/evaluate.js';
+import { fitEncodersFromDb } from '../../training/fit-encoders.js';
+import { defaultCatalogue } from '../default-catalogue.js';
+import { printSummary } from '../output.js';
+import { backfillProgressBar } from '../progress.js';
+import { formatBackfillSummary } from './backfill.js';
+import { runClassify } from './classify.js';
+import { formatFit } from './setup.js';
+import { formatTrain, runTrain } from './train.js';
+
+const say = (json: boolean | undefined, line: string) => {
+  if (!json) process.stderr.write(`${line}\n`);
+};
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('The main job: backfill the default catalogue, fit and train the offline models if needed, classify, evaluate.')
+    .option('--limit <n>', 'only the first N listings', (v) => Number.parseInt(v, 10))
+    .option('--retrain', 'fit the encoders and train the classifier again even if current ones exist', false)
+    .option('--json', 'print the summary as one JSON object on the last line')
+    .action(async (opts: { limit?: number; retrain: boolean; json?: boolean }) => {
+      const config = loadConfig();
+      const log = createLogger({ LOG_LEVEL: opts.json ? 'warn' : config.LOG_LEVEL }, 'demo');
+      const catalogue = await defaultCatalogue(config);
+      say(opts.json, catalogue.label === 'builtin'
+        ? `Catalogue: the built-in generated sample (${catalogue.productsPath}); ../shared/data/fbm was not found.`
+        : `Catalogue: the real sample ${path.dirname(catalogue.productsPath)}.`);
+      await migrate(config);
+      const db = createDb(config, { applicationName: 'demo' });
+      const redis = await connectRedis(config, 'producer');
+      mkdirSync(path.join(config.VAR_DIR, 'logs'), { recursive: true });
+      const logFile = openSync(path.join(config.VAR_DIR, 'logs', 'pools.log'), 'a');
+      const pools = startAllPools({ stdio: ['ignore', logFile, logFile] });
+      say(opts.json, `Started the image-clean, text-embed and infer pools (logs: ${path.join(config.VAR_DIR, 'logs', 'pools.log')}).`);
+      const producer = new ListingFlowProducer(redis, config);
+      const admin = new QueueAdmin(redis, config);
+      try {
+        const bar = backfillProgressBar(!opts.json);
+        const backfill = await runBackfill({ db, producer, admin, log }, { ...catalogue, limit: opts.limit, onProgress: (p) => bar.update(p) });
+        bar.stop();
+        say(opts.json, formatBackfillSummary(backfill, catalogue.label));
+
+        const manifest = await readManifest(config);
+        let fit = null;
+        let train = null;
+        if (opts.retrain || !currentEntry(manifest, 'text-encoder') || !currentEntry(manifest, 'image-encoder')) {
+          fit = await fitEncodersFromDb({ db, config, log }, { holdout: true, onStage: (s) => say(opts.json, `  ${s}`) });
+          say(opts.json, formatFit(fit));
+        }
+        if (fit || !currentEntry(await readManifest(config), 'classifier')) {
+          train = await runTrain({ holdout: true, seed: '1', epochs: '40', lr: '0.001', batchSize: '64', patience: '5', resume: false, progress: !opts.json, json: opts.json });
+          say(opts.json, formatTrain(train));
+        }
+        const classify = await runClassify({ wait: true, json: opts.json });
+        say(opts.json, `Classified ${classify.enqueued} listing(s) with ${classify.modelVersion}.`);
+        const evaluation = await evaluateCatalogue({ config, log }, catalogue, { split: 'test', limit: opts.limit });
+        const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+        const human = [
+          `Held-out evaluation (${evaluation.listings} listings of the 10% test split of product ids, never used for fitting or training):`,
+          `  text-only ${pct(evaluation.text.accuracy)} (macro-F1 ${pct(evaluation.text.macroF1)}, n=${evaluation.text.count})`,
+          `  image-only per photo ${pct(evaluation.imagePerPhoto.accuracy)} (macro-F1 ${pct(evaluation.imagePerPhoto.macroF1)}, n=${evaluation.imagePerPhoto.count})`,
+          `  combined ${pct(evaluation.combined.accuracy)} (macro-F1 ${pct(evaluation.combined.macroF1)}, n=${evaluation.combined.count})`,
+        ].join('\n');
+        printSummary(opts, human, { catalogue: catalogue.label, backfill, fit, train, classify, evaluation });
+      } finally {
+        await stopPools(pools);
+        await producer.close();
+        await admin.close();
+        redis.disconnect();
+        await db.close();
+      }
+    });
+}

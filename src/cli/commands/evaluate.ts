@@ -1,0 +1,27 @@
+// `evaluate`: score the current models on a labelled catalogue; prints JSON.
+import type { Command } from 'commander';
+import { loadConfig } from '../../config.js';
+import { createLogger } from '../../logging.js';
+import { evaluateCatalogue } from '../../training/evaluate.js';
+import { resolveCatalogue } from '../default-catalogue.js';
+
+export function registerEvaluate(program: Command): void {
+  program
+    .command('evaluate')
+    .description('Run the current models on a labelled catalogue and print accuracy and macro-F1 as JSON.')
+    .option('--catalogue <dir>', 'folder holding Products.csv, Images.csv and images/')
+    .option('--products <file>', 'Products.csv')
+    .option('--images <file>', 'Images.csv')
+    .option('--image-dir <dir>', 'folder of <image id>.jpg photos')
+    .option('--split <which>', '"all" listings (a catalogue the models never saw) or the held-out "test" split of product ids', 'all')
+    .option('--limit <n>', 'only the first N listings', (v) => Number.parseInt(v, 10))
+    .option('--json', 'accepted for symmetry: the output is always JSON')
+    .action(async (opts: { catalogue?: string; products?: string; images?: string; imageDir?: string; split: string; limit?: number }) => {
+      if (opts.split !== 'all' && opts.split !== 'test') throw new Error(`--split must be "all" or "test", not "${opts.split}".`);
+      const config = loadConfig();
+      const log = createLogger(config, 'evaluate');
+      const paths = await resolveCatalogue(config, opts);
+      const r = await evaluateCatalogue({ config, log }, paths, { split: opts.split, limit: opts.limit });
+      process.stdout.write(`${JSON.stringify(r, null, 2).replace(/\n\s*/g, ' ')}\n`);
+    });
+}

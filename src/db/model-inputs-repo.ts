@@ -1,0 +1,59 @@
+// What fitting the offline encoders reads: listings' model text and label, and cleaned photos, in
+// keyset pages so the whole catalogue is never held as one result set.
+import type { Queryable } from './pool.js';
+
+export interface ListingText {
+  id: string;
+  contentHash: string;
+  modelText: string;
+  label: string | null;
+}
+
+export interface CleanedPhoto {
+  id: string;
+  listingId: string;
+  jpeg: Buffer;
+}
+
+export async function* listingTexts(db: Queryable, pageSize = 2000): AsyncGenerator<ListingText[]> {
+  let after = '';
+  for (;;) {
+    const { rows } = await db.query<{ id: string; content_hash: string; model_text: string; label: string | null }>(
+      `SELECT id, content_hash, model_text, label FROM listings WHERE id > $1 AND status IN ('pending', 'processed') ORDER BY id LIMIT $2`,
+      [after, pageSize],
+    );
+    if (rows.length === 0) return;
+    after = rows[rows.length - 1]!.id;
+    yield rows.map((r) => ({ id: r.id, contentHash: r.content_hash, modelText: r.model_text, label: r.label }));
+  }
+}
+
+export async function* cleanedPhotos(db: Queryable, pageSize = 1000): AsyncGenerator<CleanedPhoto[]> {
+  let after = '';
+  for (;;) {
+    const { rows } = await db.query<{ id: string; listing_id: string; cleaned_jpeg: Buffer }>(
+      `SELECT id, listing_id, cleaned_jpeg FROM images WHERE id > $1 AND status = 'cleaned' ORDER BY id LIMIT $2`,
+      [after, pageSize],
+    );
+    if (rows.length === 0) return;
+    after = rows[rows.length - 1]!.id;
+    yield rows.map((r) => ({ id: r.id, listingId: r.listing_id, jpeg: r.cleaned_jpeg }));
+  }
+}
+
+/** Processed listings lacking a prediction of this model version (for `classify`). */
+export async function listingsWithoutPrediction(db: Queryable, modelVersion: string): Promise<{ id: string; contentHash: string }[]> {
+  const { rows } = await db.query<{ id: string; content_hash: string }>(
+    `SELECT l.id, l.content_hash FROM listings l
+     WHERE l.status = 'processed'
+       AND NOT EXISTS (SELECT 1 FROM predictions p WHERE p.listing_id = l.id AND p.model_version = $1)
+     ORDER BY l.id`,
+    [modelVersion],
+  );
+  return rows.map((r) => ({ id: r.id, contentHash: r.content_hash }));
+}
+
+export async function countPredictions(db: Queryable, modelVersion: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM predictions WHERE model_version = $1', [modelVersion]);
+  return rows[0]?.n ?? 0;
+}

@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Rng } from '../offline/random.js';
+import { LocalSession } from '../offline/session.js';
+import { classifierOnnx } from './export.js';
+import { forward, softmax } from './mlp.js';
+import { trainClassifier, type TrainItem } from './train.js';
+
+// A learnable toy: class = argmax of the first 3 text dims; images carry a noisy copy of the label.
+function toy(n: number, seed: number): TrainItem[] {
+  const r = new Rng(seed);
+  return Array.from({ length: n }, (_, i) => {
+    const text = Float32Array.from({ length: 6 }, () => r.normal());
+    let label = 0;
+    for (let k = 1; k < 3; k++) if (text[k]! > text[label]!) label = k;
+    const img = Float32Array.from({ length: 5 }, (_, j) => (j === label ? 2 : 0) + r.normal());
+    return { id: `l${i}`, label, text, images: [img] };
+  });
+}
+const dir = mkdtempSync(path.join(tmpdir(), 'clf-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('trainClassifier', () => {
+  const data = toy(400, 1);
+  const opts = { seed: 3, epochs: 12, lr: 0.01, batchSize: 32, patience: 50, hidden: 16, classes: 3 };
+
+  it('learns a toy problem and is deterministic given the seed', () => {
+    const a = trainClassifier(data, opts);
+    const b = trainClassifier(data, opts);
+    expect(a.report.validation.accuracy).toBeGreaterThan(0.85);
+    expect(Array.from(a.model.params.Wc)).toEqual(Array.from(b.model.params.Wc));
+  });
+
+  it('resumes from a checkpoint to the same result as an uninterrupted run', () => {
+    const full = trainClassifier(data, opts);
+    const ck = path.join(dir, 'ck.json');
+    // Interrupt after epoch 5 (the checkpoint is written before the progress callback runs).
+    expect(() => trainClassifier(data, { ...opts, checkpointPath: ck, onProgress: (p) => { if (p.record && p.epoch === 5) throw new Error('interrupted'); } })).toThrow('interrupted');
+    const resumed = trainClassifier(data, { ...opts, checkpointPath: ck, resume: true });
+    expect(resumed.report.history.map((h) => h.epoch)).toEqual(full.report.history.map((h) => h.epoch));
+    expect(Array.from(resumed.model.params.Wi)).toEqual(Array.from(full.model.params.Wi));
+  });
+
+  it('stops early when validation loss stops improving', () => {
+    const r = trainClassifier(toy(200, 2).map((t, i) => ({ ...t, label: i % 3 })), { ...opts, epochs: 60, patience: 2 });
+    expect(r.report.stoppedEarly).toBe(true);
+    expect(r.report.history.length).toBeLessThan(60);
+  });
+});
+
+describe('classifier ONNX export', () => {
+  it('matches the TypeScript forward pass within 1e-4', async () => {
+    const { model } = trainClassifier(toy(200, 4), { seed: 1, epochs: 2, lr: 0.01, batchSize: 32, patience: 5, hidden: 8, classes: 3 });
+    const s = await LocalSession.open(classifierOnnx(model));
+    const items = toy(5, 9);
+    const image = new Float32Array(items.flatMap((t) => Array.from(t.images[0]!)));
+    const text = new Float32Array(items.flatMap((t) => Array.from(t.text!)));
+    const feeds = { image: { type: 'float32' as const, data: image, dims: [5, 5] }, text: { type: 'float32' as const, data: text, dims: [5, 6] } };
+    const combined = (await s.run(feeds, 'probs_combined')).data;
+    const textProbs = (await s.run(feeds, 'probs_text')).data;
+    items.forEach((t, i) => {
+      const f = forward(model, { text: t.text, image: t.images[0]!, label: t.label });
+      softmax(f.combined!).forEach((v, k) => expect(Math.abs(v - combined[i * 3 + k]!)).toBeLessThan(1e-4));
+      softmax(f.textLogits!).forEach((v, k) => expect(Math.abs(v - textProbs[i * 3 + k]!)).toBeLessThan(1e-4));
+    });
+    await s.close();
+  });
+});

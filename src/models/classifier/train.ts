@@ -1,0 +1,114 @@
+// trainClassifier: mini-batch Adam on the summed cross-entropy of the combined, text and image heads,
+// cosine learning-rate decay, dropout, validation split by listing id, early stopping on validation loss,
+// best-checkpoint keeping, resumable checkpoints and a progress callback. Deterministic given the seed.
+import { existsSync } from 'node:fs';
+import { Rng, idFraction } from '../offline/random.js';
+import { loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
+import { TRAINABLE, backward, forward, initParams, zeroGrads, type ClassifierModel, type ClassifierParams, type Sample } from './mlp.js';
+import { buildReport, evaluate, type EpochRecord, type TrainingReport } from './report.js';
+
+export interface TrainItem { id: string; label: number; text: Float32Array | null; images: Float32Array[] }
+
+export interface TrainProgress { epoch: number; epochs: number; batch: number; batches: number; loss: number; record?: EpochRecord }
+
+export interface TrainOptions {
+  seed: number; epochs: number; lr: number; batchSize: number; patience: number;
+  hidden?: number; dropout?: number; weightDecay?: number; valFraction?: number; classes?: number;
+  checkpointPath?: string; resume?: boolean; onProgress?: (p: TrainProgress) => void;
+}
+
+const meanOf = (xs: Float32Array[]): Float32Array | null => {
+  if (xs.length === 0) return null;
+  const m = new Float32Array(xs[0]!.length);
+  for (const x of xs) for (let i = 0; i < m.length; i++) m[i]! += x[i]! / xs.length;
+  return m;
+};
+
+export const toSample = (t: TrainItem): Sample => ({ text: t.text, image: meanOf(t.images), label: t.label });
+
+function stats(xs: Float32Array[], dim: number): { mean: Float32Array; std: Float32Array } {
+  const mean = new Float32Array(dim), std = new Float32Array(dim);
+  if (xs.length === 0) return { mean, std: std.fill(1) };
+  for (const x of xs) for (let i = 0; i < dim; i++) mean[i]! += x[i]! / xs.length;
+  for (const x of xs) for (let i = 0; i < dim; i++) std[i]! += (x[i]! - mean[i]!) ** 2 / xs.length;
+  for (let i = 0; i < dim; i++) std[i] = Math.sqrt(std[i]!) + 1e-3;
+  return { mean, std };
+}
+
+const copyParams = (p: ClassifierParams): ClassifierParams =>
+  Object.fromEntries(Object.entries(p).map(([k, v]) => [k, (v as Float32Array).slice()])) as unknown as ClassifierParams;
+
+export function trainClassifier(items: TrainItem[], o: TrainOptions): { model: ClassifierModel; report: TrainingReport } {
+  const first = items.find((t) => t.text) ?? items[0];
+  const firstImg = items.find((t) => t.images.length > 0);
+  if (!first || !firstImg || !first.text) throw new Error('trainClassifier needs listings with text embeddings and with photo embeddings; encode the catalogue first.');
+  const K = o.classes ?? 1 + Math.max(...items.map((t) => t.label));
+  const shape = { imageDim: firstImg.images[0]!.length, textDim: first.text.length, hidden: o.hidden ?? 128, classes: K };
+  const valFraction = o.valFraction ?? 0.1;
+  const isVal = (t: TrainItem) => idFraction(t.id, 'classifier-val') < valFraction;
+  const train = items.filter((t) => !isVal(t)).map(toSample);
+  const val = items.filter(isVal).map(toSample);
+  const valItems = items.filter(isVal);
+  if (train.length === 0 || val.length === 0) throw new Error(`The validation split left ${train.length} training and ${val.length} validation listings; give more listings or change valFraction.`);
+
+  let st: CheckpointState;
+  if (o.resume && o.checkpointPath && existsSync(o.checkpointPath)) {
+    st = loadCheckpoint(o.checkpointPath);
+  } else {
+    const rng = new Rng(o.seed);
+    const params = initParams(shape, () => rng.normal());
+    const img = stats(train.flatMap((s) => (s.image ? [s.image] : [])), shape.imageDim);
+    const txt = stats(train.flatMap((s) => (s.text ? [s.text] : [])), shape.textDim);
+    Object.assign(params, { imgMean: img.mean, imgStd: img.std, txtMean: txt.mean, txtStd: txt.std });
+    const zeros = () => Object.fromEntries(TRAINABLE.map((k) => [k, new Float32Array(params[k].length)]));
+    st = { shape, epoch: 0, step: 0, rngState: rng.state(), params, adamM: zeros(), adamV: zeros(), best: copyParams(params), bestEpoch: -1, bestValLoss: Infinity, badEpochs: 0, history: [] };
+  }
+  const model: ClassifierModel = { shape: st.shape, params: st.params };
+  const H = st.shape.hidden;
+  const drop = o.dropout ?? 0.3;
+  const wd = o.weightDecay ?? 1e-4;
+  const batches = Math.ceil(train.length / o.batchSize);
+
+  while (st.epoch < o.epochs && st.badEpochs < o.patience) {
+    const rng = Rng.fromState(st.rngState);
+    const order = rng.shuffle(train.map((_, i) => i));
+    const lr = o.lr * 0.5 * (1 + Math.cos((Math.PI * st.epoch) / o.epochs));
+    let lossSum = 0;
+    for (let b = 0; b < batches; b++) {
+      const idx = order.slice(b * o.batchSize, (b + 1) * o.batchSize);
+      const g = zeroGrads(model.params);
+      let batchLoss = 0;
+      for (const i of idx) {
+        const s = train[i]!;
+        const mask = Float32Array.from({ length: 2 * H }, () => (rng.next() < drop ? 0 : 1 / (1 - drop)));
+        batchLoss += backward(model, forward(model, s, mask), s.label, g, 1 / idx.length, mask);
+      }
+      st.step++;
+      const c1 = 1 - 0.9 ** st.step, c2 = 1 - 0.999 ** st.step;
+      for (const k of TRAINABLE) {
+        const w = model.params[k], gr = g[k], m = st.adamM[k]!, v = st.adamV[k]!;
+        const decay = k.startsWith('W') ? wd : 0;
+        for (let i = 0; i < w.length; i++) {
+          m[i] = 0.9 * m[i]! + 0.1 * gr[i]!;
+          v[i] = 0.999 * v[i]! + 0.001 * gr[i]! * gr[i]!;
+          w[i]! -= lr * ((m[i]! / c1) / (Math.sqrt(v[i]! / c2) + 1e-8) + decay * w[i]!);
+        }
+      }
+      lossSum += batchLoss;
+      o.onProgress?.({ epoch: st.epoch + 1, epochs: o.epochs, batch: b + 1, batches, loss: batchLoss / idx.length });
+    }
+    st.rngState = rng.state();
+    const tr = evaluate(model, train);
+    const va = evaluate(model, val);
+    const record: EpochRecord = { epoch: st.epoch + 1, lr, trainLoss: lossSum / train.length, valLoss: va.loss, trainAccuracy: tr.accuracy, valAccuracy: va.accuracy };
+    st.history.push(record);
+    if (va.loss < st.bestValLoss - 1e-6) {
+      st.bestValLoss = va.loss; st.bestEpoch = st.epoch + 1; st.best = copyParams(model.params); st.badEpochs = 0;
+    } else st.badEpochs++;
+    st.epoch++;
+    if (o.checkpointPath) saveCheckpoint(o.checkpointPath, st);
+    o.onProgress?.({ epoch: st.epoch, epochs: o.epochs, batch: batches, batches, loss: record.trainLoss, record });
+  }
+  const best: ClassifierModel = { shape: st.shape, params: copyParams(st.best) };
+  return { model: best, report: buildReport(best, valItems, st.history, st.bestEpoch, st.badEpochs >= o.patience) };
+}

@@ -1,0 +1,161 @@
+// The one place that turns the manifest's current models into the narrow ports the pipeline and the
+// API use (src/pipeline/model-ports.ts). Text and image encoders and the classifier are each wrapped
+// in a dynamic batcher so concurrent jobs share model calls.
+import type { Config } from '../config.js';
+import { thumbnailRgb, toModelTensor } from '../images/index.js';
+import type { Logger } from '../logging.js';
+import type { Metrics } from '../metrics/registry.js';
+import type { ImageEmbedder, ListingClassifier, TextEmbedder, Modality } from '../pipeline/model-ports.js';
+import { openBertEncoder } from './bert/index.js';
+import type { Manifest, ManifestEntry, ModelRole } from './manifest-types.js';
+import { OfflineImageEncoder, OfflineTextEncoder } from './offline/encoders.js';
+import { loadManifest, ModelError, currentModel } from './registry/index.js';
+import { createBatcher, openModelSession, Tensor } from './runtime/index.js';
+
+export type ModelConfig = Pick<Config, 'MODELS_DIR' | 'ORT_PROVIDERS' | 'TEXT_MAX_TOKENS' | 'INFER_MAX_BATCH' | 'INFER_MAX_DELAY_MS'>;
+
+/** The manifest, or null when none exists yet (a fresh machine before `setup`). */
+export async function readManifest(config: Pick<Config, 'MODELS_DIR'>): Promise<Manifest | null> {
+  try {
+    return await loadManifest(config.MODELS_DIR);
+  } catch (err) {
+    if (err instanceof ModelError && err.code === 'manifest-missing') return null;
+    throw err;
+  }
+}
+
+/** The current entry for a role, or null when the manifest has none. */
+export function currentEntry(manifest: Manifest | null, role: ModelRole): ManifestEntry | null {
+  if (!manifest || manifest.current[role] === undefined) return null;
+  return currentModel(manifest, role);
+}
+
+function batched<I, O>(config: ModelConfig, role: string, metrics: Metrics | undefined, run: (items: I[]) => Promise<O[]>) {
+  return createBatcher<I, O>({
+    maxBatchSize: config.INFER_MAX_BATCH,
+    maxDelayMs: config.INFER_MAX_DELAY_MS,
+    run,
+    onBatch: (size, seconds) => {
+      metrics?.inferenceBatchSize.observe({ role }, size);
+      metrics?.inferenceSeconds.observe({ role }, seconds);
+    },
+  });
+}
+
+export async function openTextEmbedder(config: ModelConfig, log: Logger, metrics?: Metrics, entry?: ManifestEntry | null): Promise<TextEmbedder | null> {
+  const e = entry === undefined ? currentEntry(await readManifest(config), 'text-encoder') : entry;
+  if (!e) return null;
+  const encoder =
+    e.runtime === 'transformers.js'
+      ? await openBertEncoder(config.MODELS_DIR, e, { maxTokens: config.TEXT_MAX_TOKENS, providers: config.ORT_PROVIDERS, logger: log })
+      : await OfflineTextEncoder.load(e, config.MODELS_DIR, { providers: config.ORT_PROVIDERS, logger: log });
+  const batcher = batched<string, Float32Array>(config, 'text-encoder', metrics, (texts) => encoder.encode(texts));
+  return {
+    version: e.version,
+    embed: (text) => batcher.submit(text),
+    close: async () => {
+      await batcher.close();
+      await encoder.close();
+    },
+  };
+}
+
+export async function openImageEmbedder(config: ModelConfig, log: Logger, metrics?: Metrics, entry?: ManifestEntry | null): Promise<ImageEmbedder | null> {
+  const e = entry === undefined ? currentEntry(await readManifest(config), 'image-encoder') : entry;
+  if (!e) return null;
+  if (!e.name.startsWith('offline-')) return openBackboneEmbedder(config, log, metrics, e);
+  const encoder = await OfflineImageEncoder.load(e, config.MODELS_DIR, { providers: config.ORT_PROVIDERS, logger: log });
+  const size = Number(e.preprocessing['size'] ?? 32);
+  const batcher = batched<Uint8Array, Float32Array>(config, 'image-encoder', metrics, (rgb) => encoder.encode(rgb));
+  return {
+    version: e.version,
+    // Thumbnails come from the letterboxed photo, exactly as when the encoder was fitted.
+    embed: async (jpeg) => batcher.submit(await thumbnailRgb(jpeg, size)),
+    close: async () => {
+      await batcher.close();
+      await encoder.close();
+    },
+  };
+}
+
+/** A pretrained ONNX backbone (e.g. the pulled ResNet-50): DESIGN.md's 128 x 128 ImageNet-normalised input. */
+async function openBackboneEmbedder(config: ModelConfig, log: Logger, metrics: Metrics | undefined, e: ManifestEntry): Promise<ImageEmbedder> {
+  const model = await openModelSession(config.MODELS_DIR, e, { providers: config.ORT_PROVIDERS, logger: log });
+  metrics?.executionProvider.set({ role: 'image-encoder', provider: model.provider }, 1);
+  const size = Number(e.preprocessing['size'] ?? 128);
+  const input = e.inputs[0]!.name;
+  const output = e.outputs[0]!.name;
+  const batcher = batched<Buffer, Float32Array>(config, 'image-encoder', metrics, async (jpegs) => {
+    const x = await toModelTensor(jpegs, size);
+    const out = (await model.run({ [input]: new Tensor('float32', x, [jpegs.length, 3, size, size]) }))[output]!;
+    const d = out.data.length / jpegs.length;
+    return jpegs.map((_, i) => (out.data as Float32Array).slice(i * d, (i + 1) * d));
+  });
+  return {
+    version: e.version,
+    embed: (jpeg) => batcher.submit(jpeg),
+    close: async () => {
+      await batcher.close();
+      await model.close();
+    },
+  };
+}
+
+interface ClassifierInput {
+  text: Float32Array | null;
+  image: Float32Array | null;
+}
+
+export async function openClassifier(config: ModelConfig, log: Logger, metrics?: Metrics, entry?: ManifestEntry | null): Promise<ListingClassifier | null> {
+  const e = entry === undefined ? currentEntry(await readManifest(config), 'classifier') : entry;
+  if (!e) return null;
+  const model = await openModelSession(config.MODELS_DIR, e, { providers: config.ORT_PROVIDERS, logger: log });
+  metrics?.executionProvider.set({ role: 'classifier', provider: model.provider }, 1);
+  const dimOf = (name: string) => Number(e.inputs.find((i) => i.name === name)?.shape[1]);
+  const imageDim = dimOf('image');
+  const textDim = dimOf('text');
+  const classes = (e.classes ?? []).slice().sort((a, b) => a.code - b.code).map((c) => c.name);
+  const textVersion = String(e.preprocessing['textEncoder']);
+  const imageVersion = String(e.preprocessing['imageEncoder']);
+
+  const run = async (items: ClassifierInput[]) => {
+    const n = items.length;
+    const image = new Float32Array(n * imageDim);
+    const text = new Float32Array(n * textDim);
+    items.forEach((it, i) => {
+      if (it.image) image.set(it.image, i * imageDim);
+      if (it.text) text.set(it.text, i * textDim);
+    });
+    const out = await model.run({ image: new Tensor('float32', image, [n, imageDim]), text: new Tensor('float32', text, [n, textDim]) });
+    const k = classes.length;
+    const emb = out['embedding']!;
+    const embDim = emb.dims[1] as number;
+    return items.map((it, i) => {
+      // Missing inputs are zeros; read the head trained for what the listing actually has.
+      const modality: Modality = it.text && it.image ? 'combined' : it.text ? 'text' : 'image';
+      const probs = out[`probs_${modality}`]!.data as Float32Array;
+      return {
+        modality,
+        probabilities: probs.slice(i * k, (i + 1) * k),
+        embedding: (emb.data as Float32Array).slice(i * embDim, (i + 1) * embDim),
+      };
+    });
+  };
+  const batcher = batched<ClassifierInput, Awaited<ReturnType<typeof run>>[number]>(config, 'classifier', metrics, run);
+  return {
+    version: e.version,
+    textVersion,
+    imageVersion,
+    classes,
+    classify: (input) => {
+      if (!input.text && !input.image) {
+        return Promise.reject(new Error('The classifier needs a text or an image embedding; the listing has neither.'));
+      }
+      return batcher.submit(input);
+    },
+    close: async () => {
+      await batcher.close();
+      await model.close();
+    },
+  };
+}

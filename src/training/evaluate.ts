@@ -1,0 +1,102 @@
+// `evaluate`: run the current models on any labelled catalogue in the research format, in process
+// (no queues, nothing written), and score text-only (per listing), image-only (per photo) and
+// combined (per listing) predictions. With split "test" only the held-out 10% of product ids counts.
+import { readFile } from 'node:fs/promises';
+import type { Config } from '../config.js';
+import { loadCatalogue } from '../catalogue/load-catalogue.js';
+import { categoryCode } from '../domain/category.js';
+import { splitOf } from '../domain/split.js';
+import { cleanImage } from '../images/index.js';
+import type { Logger } from '../logging.js';
+import { openClassifier, openImageEmbedder, openTextEmbedder } from '../models/load.js';
+import { argmax, scores, type Scores } from './scores.js';
+
+export interface EvaluateResult {
+  catalogue: string;
+  split: 'test' | 'all';
+  models: { textEncoder: string; imageEncoder: string; classifier: string };
+  listings: number;
+  text: Scores;
+  imagePerPhoto: Scores;
+  combined: Scores & { byModality: Record<string, number> };
+  unusablePhotos: number;
+  seconds: number;
+}
+
+export async function evaluateCatalogue(
+  deps: { config: Config; log: Logger },
+  paths: { productsPath: string; imagesPath: string; imageDir: string; label: string },
+  opts: { split: 'test' | 'all'; limit?: number; onProgress?: (done: number, total: number) => void },
+): Promise<EvaluateResult> {
+  const t0 = Date.now();
+  const { config, log } = deps;
+  const catalogue = await loadCatalogue({ ...paths, limit: opts.limit });
+  const listings = catalogue.listings.filter((l) => l.label !== null && (opts.split === 'all' || splitOf(l.id) === 'test'));
+  const classifier = await openClassifier(config, log);
+  const textEmbedder = await openTextEmbedder(config, log);
+  const imageEmbedder = await openImageEmbedder(config, log);
+  if (!classifier || !textEmbedder || !imageEmbedder) {
+    throw new Error('Evaluation needs a current text encoder, image encoder and classifier; run `npm run cli -- setup` and `train` first.');
+  }
+  if (classifier.textVersion !== textEmbedder.version || classifier.imageVersion !== imageEmbedder.version) {
+    throw new Error(`The current classifier was trained on ${classifier.textVersion} / ${classifier.imageVersion} but the current encoders are ${textEmbedder.version} / ${imageEmbedder.version}; run \`npm run cli -- train\` again.`);
+  }
+  const text: { truth: number; predicted: number }[] = [];
+  const photo: { truth: number; predicted: number }[] = [];
+  const combined: { truth: number; predicted: number }[] = [];
+  const byModality: Record<string, number> = {};
+  let unusablePhotos = 0;
+  try {
+    const CHUNK = 64;
+    for (let i = 0; i < listings.length; i += CHUNK) {
+      await Promise.all(
+        listings.slice(i, i + CHUNK).map(async (l) => {
+          const truth = categoryCode(l.label!);
+          const textVec = l.modelText.trim() ? await textEmbedder.embed(l.modelText) : null;
+          const photoVecs: Float32Array[] = [];
+          for (const id of l.imageIds) {
+            const img = catalogue.images.get(id);
+            if (!img) continue;
+            try {
+              const cleaned = await cleanImage(await readFile(img.path), {
+                size: config.IMAGE_LETTERBOX_SIZE, maxBytes: config.IMAGE_MAX_BYTES, maxPixels: config.IMAGE_MAX_PIXELS,
+              });
+              photoVecs.push(await imageEmbedder.embed(cleaned.letterboxed));
+            } catch {
+              unusablePhotos++;
+            }
+          }
+          if (textVec) text.push({ truth, predicted: argmax((await classifier.classify({ text: textVec, image: null })).probabilities) });
+          for (const v of photoVecs) photo.push({ truth, predicted: argmax((await classifier.classify({ text: null, image: v })).probabilities) });
+          const mean = photoVecs.length ? meanOf(photoVecs) : null;
+          if (textVec || mean) {
+            const c = await classifier.classify({ text: textVec, image: mean });
+            byModality[c.modality] = (byModality[c.modality] ?? 0) + 1;
+            combined.push({ truth, predicted: argmax(c.probabilities) });
+          }
+        }),
+      );
+      opts.onProgress?.(Math.min(i + CHUNK, listings.length), listings.length);
+    }
+  } finally {
+    await Promise.all([classifier.close(), textEmbedder.close(), imageEmbedder.close()]);
+  }
+  const k = classifier.classes.length;
+  return {
+    catalogue: paths.label,
+    split: opts.split,
+    models: { textEncoder: textEmbedder.version, imageEncoder: imageEmbedder.version, classifier: classifier.version },
+    listings: listings.length,
+    text: scores(text, k),
+    imagePerPhoto: scores(photo, k),
+    combined: { ...scores(combined, k), byModality },
+    unusablePhotos,
+    seconds: (Date.now() - t0) / 1000,
+  };
+}
+
+function meanOf(vs: Float32Array[]): Float32Array {
+  const out = new Float32Array(vs[0]!.length);
+  for (const v of vs) for (let i = 0; i < out.length; i++) out[i]! += v[i]! / vs.length;
+  return out;
+}

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { argmax, scores } from './scores.js';
+
+describe('scores', () => {
+  it('computes accuracy and macro-F1', () => {
+    const s = scores(
+      [
+        { truth: 0, predicted: 0 },
+        { truth: 0, predicted: 1 },
+        { truth: 1, predicted: 1 },
+        { truth: 2, predicted: 2 },
+      ],
+      3,
+    );
+    expect(s.accuracy).toBe(0.75);
+    // class 0: P=1 R=.5 F1=2/3; class 1: P=.5 R=1 F1=2/3; class 2: 1
+    expect(s.macroF1).toBeCloseTo((2 / 3 + 2 / 3 + 1) / 3, 10);
+  });
+  it('is zero on no data and argmax picks the first maximum', () => {
+    expect(scores([], 13)).toEqual({ count: 0, accuracy: 0, macroF1: 0 });
+    expect(argmax([0.1, 0.5, 0.5])).toBe(1);
+  });
+});

@@ -1,0 +1,93 @@
+// `train`: the combined classifier, trained in TypeScript from the labelled listings and embeddings in
+// Postgres (out-of-fold text embeddings for the offline text encoder), written as ONNX with its class
+// table, registered as current, with a training report (JSON + loss/accuracy curves + confusion matrix).
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config.js';
+import { loadTrainingSet } from '../db/embeddings-repo.js';
+import type { Db } from '../db/pool.js';
+import { CATEGORY_NAMES, categoryCode } from '../domain/category.js';
+import { splitOf } from '../domain/split.js';
+import { svgToPng } from '../images/index.js';
+import type { Logger } from '../logging.js';
+import { trainClassifier, type TrainProgress } from '../models/classifier/train.js';
+import { classifierManifestEntry, defaultClassifierPath, exportClassifierOnnx } from '../models/classifier/export.js';
+import { confusionSvg, curvesSvg, type TrainingReport } from '../models/classifier/report.js';
+import { currentEntry, readManifest } from '../models/load.js';
+import { registerModel } from '../models/registry/index.js';
+import { OOF_SUFFIX } from './fit-encoders.js';
+
+export interface TrainCommandOptions {
+  holdout: boolean;
+  seed: number;
+  epochs: number;
+  lr: number;
+  batchSize: number;
+  patience: number;
+  resume: boolean;
+  onProgress?: (p: TrainProgress) => void;
+}
+
+export interface TrainResult {
+  version: string;
+  listings: number;
+  seconds: number;
+  reportDir: string;
+  validation: TrainingReport['validation'];
+  bestEpoch: number;
+  stoppedEarly: boolean;
+}
+
+export async function trainFromDb(deps: { db: Db; config: Config; log: Logger }, opts: TrainCommandOptions): Promise<TrainResult> {
+  const { db, config, log } = deps;
+  const manifest = await readManifest(config);
+  const text = currentEntry(manifest, 'text-encoder');
+  const image = currentEntry(manifest, 'image-encoder');
+  if (!text || !image) throw new Error('No current text and image encoders are registered; run `npm run cli -- setup` first.');
+  // The offline text encoder was fitted on these labels: train on its out-of-fold embeddings when stored.
+  const oof = text.name.startsWith('offline-');
+  const set = await loadTrainingSet(db, oof ? text.version + OOF_SUFFIX : text.version, image.version);
+  const items = set
+    .filter((e) => splitOf(e.listingId, { holdout: opts.holdout }) !== 'test')
+    .map((e) => ({ id: e.listingId, label: categoryCode(e.label), text: e.textEmbedding, images: e.images.map((i) => i.vector) }));
+  if (items.length === 0) throw new Error('No labelled listings with embeddings are stored; run `npm run cli -- setup` (or a backfill with encoders) first.');
+
+  const version = `combined-mlp@${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`;
+  const checkpointPath = path.join(config.MODELS_DIR, 'generated', 'checkpoints', `classifier-${text.version}-${image.version}.json`.replace(/[@:#]/g, '_'));
+  await mkdir(path.dirname(checkpointPath), { recursive: true });
+  const t0 = Date.now();
+  const { model, report } = trainClassifier(items, {
+    seed: opts.seed,
+    epochs: opts.epochs,
+    lr: opts.lr,
+    batchSize: opts.batchSize,
+    patience: opts.patience,
+    classes: CATEGORY_NAMES.length,
+    checkpointPath,
+    resume: opts.resume,
+    onProgress: opts.onProgress,
+  });
+  const seconds = (Date.now() - t0) / 1000;
+
+  const file = exportClassifierOnnx(model, defaultClassifierPath(config.MODELS_DIR, version), config.MODELS_DIR);
+  const entry = classifierManifestEntry(model, file, {
+    version,
+    classes: [...CATEGORY_NAMES],
+    imageEncoder: image.version,
+    textEncoder: text.version,
+    notes: { listings: items.length, seconds, holdout: opts.holdout, validation: { accuracy: report.validation.accuracy, macroF1: report.validation.macroF1 } },
+  });
+  await registerModel(config.MODELS_DIR, entry, { makeCurrent: true });
+
+  const reportDir = path.join(config.MODELS_DIR, 'generated', 'reports', version.replace(/[@:]/g, '_'));
+  await mkdir(reportDir, { recursive: true });
+  const curves = curvesSvg(report.history);
+  const confusion = confusionSvg(report.validation.confusion, [...CATEGORY_NAMES]);
+  await writeFile(path.join(reportDir, 'report.json'), JSON.stringify({ version, listings: items.length, seconds, ...report }, null, 2));
+  await writeFile(path.join(reportDir, 'curves.svg'), curves);
+  await writeFile(path.join(reportDir, 'confusion.svg'), confusion);
+  await writeFile(path.join(reportDir, 'curves.png'), await svgToPng(curves));
+  await writeFile(path.join(reportDir, 'confusion.png'), await svgToPng(confusion));
+  log.info({ version, seconds, accuracy: report.validation.accuracy }, 'classifier trained and made current');
+  return { version, listings: items.length, seconds, reportDir, validation: report.validation, bestEpoch: report.bestEpoch, stoppedEarly: report.stoppedEarly };
+}

@@ -1,0 +1,213 @@
+// The listing-created webhook against the real Redis, Postgres and worker pools (no models registered
+// here, so listings end "processed" without a prediction; test/api-models.test.ts covers predictions).
+// Refused deliveries must leave nothing behind: no listing row and no job in any queue.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { renderSyntheticPhoto } from '../src/images/index.js';
+import { QueueAdmin } from '../src/queues/queue-admin.js';
+import { startTestApi, type TestApi } from './support/api.js';
+import { createTestPipeline, type TestPipeline } from './support/pipeline.js';
+
+let t: TestPipeline;
+let api: TestApi;
+let photoServer: http.Server;
+let photoPort = 0;
+let photoConnections = 0;
+let photo: Buffer;
+let admin: QueueAdmin;
+let redis: Redis;
+
+const listing = (id: string, over: Record<string, unknown> = {}) => ({
+  id,
+  name: 'Solid oak dining table with four chairs',
+  description: 'Good condition, collection only. Seats six with the leaf in.',
+  price: '£120.00',
+  location: 'Leeds, West Yorkshire',
+  photos: [] as unknown[],
+  ...over,
+});
+
+async function outstandingJobs(): Promise<number> {
+  return admin.outstanding();
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function statusOf(id: string): Promise<Record<string, unknown>> {
+  return (await (await fetch(`${api.url}/listings/${id}`)).json()) as Record<string, unknown>;
+}
+
+beforeAll(async () => {
+  photo = await renderSyntheticPhoto({ seed: 7, palette: [[30, 120, 200], [240, 240, 240]], shape: 'square', width: 120, height: 80 });
+  photoServer = http.createServer((req, res) => {
+    if (req.url === '/table.jpg') return void res.writeHead(200, { 'content-type': 'image/jpeg' }).end(photo);
+    if (req.url === '/to-metadata') return void res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
+    res.writeHead(404).end();
+  });
+  photoServer.on('connection', () => (photoConnections += 1));
+  await new Promise<void>((resolve) => photoServer.listen(0, '127.0.0.1', resolve));
+  photoPort = (photoServer.address() as AddressInfo).port;
+
+  t = await createTestPipeline({
+    PHOTO_HOST_ALLOWLIST: '127.0.0.1',
+    PHOTO_FETCH_ALLOW_LOOPBACK: '1',
+    WEBHOOK_BODY_LIMIT_BYTES: String(256 * 1024),
+    API_RATE_LIMIT_PER_MINUTE: '0',
+  });
+  t.startPools();
+  api = await startTestApi(t.env);
+  redis = new Redis(t.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  admin = new QueueAdmin(redis, { QUEUE_PREFIX: t.prefix });
+});
+
+afterAll(async () => {
+  await api?.close();
+  await admin?.close();
+  redis?.disconnect();
+  await t?.close();
+  photoServer?.closeAllConnections();
+  await new Promise((r) => photoServer?.close(r));
+});
+
+describe('POST /webhooks/listing-created: refusals leave nothing behind', () => {
+  const refusedWithNothingEnqueued = async (res: Response, status: number, id: string, message: RegExp) => {
+    const body = (await res.json()) as { statusCode: number; message: string; stack?: unknown };
+    expect(res.status).toBe(status);
+    expect(body.statusCode).toBe(status);
+    expect(body.message).toMatch(message);
+    expect(body.stack).toBeUndefined();
+    const { rows } = await t.db.query('SELECT id FROM listings WHERE id = $1', [id]);
+    expect(rows).toEqual([]);
+    expect(await outstandingJobs()).toBe(0);
+  };
+
+  it('refuses a wrong signature (401)', async () => {
+    await refusedWithNothingEnqueued(await api.deliver(listing('bad-sig'), { secret: 'not-the-shared-secret!!' }), 401, 'bad-sig', /does not match/);
+  });
+
+  it('refuses a body changed after signing (401)', async () => {
+    const ts = Math.floor(Date.now() / 1000);
+    const signed = JSON.stringify(listing('tampered'));
+    const { signPayload } = await import('../src/api/signature.js');
+    const res = await fetch(`${api.url}/webhooks/listing-created`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-signature-timestamp': String(ts), 'x-signature': signPayload('test-webhook-secret-0123456789', ts, signed) },
+      body: signed.replace('120.00', '1.00'),
+    });
+    await refusedWithNothingEnqueued(res, 401, 'tampered', /does not match/);
+  });
+
+  it('refuses missing signature headers (401)', async () => {
+    const res = await fetch(`${api.url}/webhooks/listing-created`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(listing('unsigned')) });
+    await refusedWithNothingEnqueued(res, 401, 'unsigned', /must carry x-signature/);
+  });
+
+  it('refuses stale and future timestamps (401)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await refusedWithNothingEnqueued(await api.deliver(listing('stale'), { timestamp: now - 301 }), 401, 'stale', /outside the 300 s window/);
+    await refusedWithNothingEnqueued(await api.deliver(listing('future'), { timestamp: now + 301 }), 401, 'future', /outside the 300 s window/);
+  });
+
+  it('refuses an oversized body (413)', async () => {
+    const big = listing('too-big', { description: 'x'.repeat(300 * 1024) });
+    await refusedWithNothingEnqueued(await api.deliver(big), 413, 'too-big', /larger than this endpoint accepts/);
+  });
+
+  it('refuses invalid fields (400), unusable photos (422) and non-JSON bodies (415)', async () => {
+    await refusedWithNothingEnqueued(await api.deliver({ ...listing('no-name'), name: '' }), 400, 'no-name', /name/);
+    await refusedWithNothingEnqueued(await api.deliver(listing('123456')), 400, '123456', /id/);
+    await refusedWithNothingEnqueued(await api.deliver({}, { raw: '{"id": "broken' }), 400, 'broken', /not valid JSON/);
+    await refusedWithNothingEnqueued(
+      await api.deliver(listing('bad-host', { photos: ['https://elsewhere.example/p.jpg'] })), 422, 'bad-host', /not on the photo host allow-list/);
+    await refusedWithNothingEnqueued(
+      await api.deliver(listing('bad-b64', { photos: [{ data: 'not base64!' }] })), 422, 'bad-b64', /not valid base64/);
+    const res = await fetch(`${api.url}/webhooks/listing-created`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    await refusedWithNothingEnqueued(res, 415, 'hello', /Unsupported Media Type|content type/i);
+  });
+});
+
+describe('POST /webhooks/listing-created: accepted deliveries', () => {
+  const id = 'wh-table-1';
+  const delivery = () =>
+    listing(id, {
+      photos: [
+        `http://127.0.0.1:${photoPort}/table.jpg`,
+        { data: photo.toString('base64'), contentType: 'image/jpeg' },
+        { url: `http://127.0.0.1:${photoPort}/to-metadata` },
+      ],
+    });
+
+  it('answers 202 with the status URL once the flow is enqueued, and the pools finish it', async () => {
+    const res = await api.deliver(delivery());
+    expect(res.status).toBe(202);
+    expect(res.headers.get('location')).toBe(`/listings/${id}`);
+    expect(await res.json()).toEqual({ status: 'accepted', listingId: id, statusUrl: `/listings/${id}` });
+
+    const done = await waitFor('the listing to be processed', async () => {
+      const s = await statusOf(id);
+      return s.status === 'processed' ? s : null;
+    });
+    const photos = done.photos as { status: string; url: string | null; failureCode: string | null; failureReason: string | null }[];
+    expect(photos.map((p) => p.status)).toEqual(['cleaned', 'cleaned', 'failed']);
+    // The redirect to the metadata address was refused: the guard's reason is recorded for the photo.
+    expect(photos[2]!.failureCode).toBe('url_refused');
+    expect(photos[2]!.failureReason).toMatch(/169\.254\.169\.254/);
+    expect(done.failures).toEqual([expect.objectContaining({ scope: 'photo 3', code: 'url_refused' })]);
+    expect(done.listing).toMatchObject({ name: 'Solid oak dining table with four chairs', price: 120, location: 'Leeds, West Yorkshire' });
+
+    const jpeg = await fetch(`${api.url}${photos[1]!.url}`);
+    expect(jpeg.status).toBe(200);
+    expect(jpeg.headers.get('content-type')).toBe('image/jpeg');
+    expect((await jpeg.arrayBuffer()).byteLength).toBeGreaterThan(500);
+  });
+
+  it('refuses the exact same signed request again as a replay (409), without new work', async () => {
+    const ts = Math.floor(Date.now() / 1000);
+    const raw = JSON.stringify(listing('replayed'));
+    expect((await api.deliver(null, { raw, timestamp: ts })).status).toBe(202);
+    const again = await api.deliver(null, { raw, timestamp: ts });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { message: string }).message).toMatch(/already received/);
+  });
+
+  it('acknowledges a repeat delivery of an unchanged listing without reprocessing it', async () => {
+    const before = await t.db.query<{ processed_at: Date; updated_at: Date }>('SELECT processed_at, updated_at FROM listings WHERE id = $1', [id]);
+    const connections = photoConnections;
+    const res = await api.deliver(delivery(), { timestamp: Math.floor(Date.now() / 1000) - 1 });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'unchanged', listingId: id });
+    const after = await t.db.query('SELECT processed_at, updated_at FROM listings WHERE id = $1', [id]);
+    expect(after.rows).toEqual(before.rows);
+    expect(await outstandingJobs()).toBe(0);
+    expect(photoConnections).toBe(connections);
+  });
+
+  it('reprocesses a changed listing', async () => {
+    const before = (await statusOf(id)).processedAt as string;
+    const res = await api.deliver({ ...delivery(), description: 'Now with six chairs.' });
+    expect(res.status).toBe(202);
+    const done = await waitFor('the changed listing to be processed', async () => {
+      const s = await statusOf(id);
+      return s.status === 'processed' && s.processedAt !== before ? s : null;
+    });
+    expect((done.listing as { description: string }).description).toBe('Now with six chairs.');
+  });
+
+  it('answers 404 as JSON for unknown listings and photos', async () => {
+    const res = await fetch(`${api.url}/listings/nope-404`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ statusCode: 404, error: 'Not Found' });
+    expect((await fetch(`${api.url}/photos/nope-404`)).status).toBe(404);
+    expect((await fetch(`${api.url}/no/such/route`)).status).toBe(404);
+  });
+});
