@@ -21,7 +21,7 @@ describe('backfill of the built-in sample catalogue', () => {
   afterAll(async () => {
     await t?.close();
     await rm(dir, { recursive: true, force: true });
-  });
+  }, 300_000);
 
   it('ends every listing, photo and rejected row with a status and a reason', async () => {
     const s = await t.cli<{ newWork: number; incomplete?: string; catalogue: { duplicates: number; rejectedRows: number } }>([
@@ -48,5 +48,5 @@ describe('backfill of the built-in sample catalogue', () => {
     const rejects = await t.db.query<{ reason: string }>('SELECT reason FROM row_rejects');
     expect(rejects.rows.length).toBe(s.catalogue.rejectedRows + 1); // + the orphan photo row
     for (const r of rejects.rows) expect(r.reason.length).toBeGreaterThan(20);
-  });
+  }, 300_000);
 });

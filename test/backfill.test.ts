@@ -36,7 +36,7 @@ describe.skipIf(!hasFbm)(`backfill of ${LIMIT} listings from ../shared/data/fbm 
   afterAll(async () => {
     await t?.close();
     await rm(tmp, { recursive: true, force: true });
-  });
+  }, 300_000);
 
   it('accounts for every listing and photo, with reasons for every failure', async () => {
     const s = await t.cli<Summary>(args());
@@ -63,7 +63,7 @@ describe.skipIf(!hasFbm)(`backfill of ${LIMIT} listings from ../shared/data/fbm 
     expect(jpeg[0]?.n).toBe(0);
     const { rows: runs } = await t.db.query<{ status: string }>('SELECT status FROM runs WHERE id = $1', [s.runId]);
     expect(runs[0]?.status).toBe('finished');
-  });
+  }, 300_000);
 
   it('a rerun of the same catalogue does no new work and leaves row counts unchanged', async () => {
     const before = await t.db.query('SELECT (SELECT count(*) FROM listings) AS l, (SELECT count(*) FROM images) AS i, (SELECT max(updated_at) FROM listings) AS u');
@@ -72,7 +72,7 @@ describe.skipIf(!hasFbm)(`backfill of ${LIMIT} listings from ../shared/data/fbm 
     expect(s.unchanged).toBe(LIMIT);
     const after = await t.db.query('SELECT (SELECT count(*) FROM listings) AS l, (SELECT count(*) FROM images) AS i, (SELECT max(updated_at) FROM listings) AS u');
     expect(after.rows).toEqual(before.rows);
-  });
+  }, 300_000);
 
   it('an edited listing alone is reprocessed', async () => {
     const { rows } = await t.db.query<{ id: string; description_raw: string; processed_at: Date }>(
@@ -93,5 +93,5 @@ describe.skipIf(!hasFbm)(`backfill of ${LIMIT} listings from ../shared/data/fbm 
     expect(after[0]?.description_raw.startsWith('EDITED ')).toBe(true);
     expect(after[0]?.status).toBe('processed');
     expect(after[0]!.processed_at.getTime()).toBeGreaterThan(target.processed_at.getTime());
-  });
+  }, 300_000);
 });

@@ -29,7 +29,7 @@ describe.skipIf(!hasFbm)('SIGKILL of worker pools mid-backfill (skipped: ../shar
   });
   afterAll(async () => {
     await t?.close();
-  });
+  }, 300_000);
 
   it('recovers every listing without duplicates', async () => {
     const backfill = t.cli<{ newWork: number; incomplete?: string }>([
@@ -56,5 +56,5 @@ describe.skipIf(!hasFbm)('SIGKILL of worker pools mid-backfill (skipped: ../shar
     // Keys make duplicates impossible; check the counts match the catalogue exactly anyway.
     const { rows: dup } = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM (SELECT id FROM images GROUP BY id HAVING count(*) > 1) d');
     expect(dup[0]?.n).toBe(0);
-  });
+  }, 300_000);
 });

@@ -8,7 +8,7 @@ import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { PROJECT_ROOT } from '../config.js';
 import type { ApiDeps } from './deps.js';
 import { installErrorHandlers } from './errors.js';
@@ -36,7 +36,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     loggerInstance: deps.log as unknown as FastifyBaseLogger,
     bodyLimit: config.API_BODY_LIMIT_BYTES,
     // One line per request at 200 requests/s is noise; responses are logged below instead.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
     // Query strings such as ?k=10 arrive as text; coerce them to the schema's types.
     ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: true, allErrors: false } },

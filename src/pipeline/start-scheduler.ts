@@ -14,7 +14,7 @@ import { ListingFlowProducer } from '../queues/flows.js';
 import { QueueAdmin } from '../queues/queue-admin.js';
 import { POOL_QUEUES, QUEUES } from '../queues/registry.js';
 import { createScheduleWorker, NightlySchedule, type ScheduleInfo } from '../queues/scheduler.js';
-import { runNightly } from './nightly.js';
+import { NIGHTLY_KIND, runNightly } from './nightly.js';
 
 export interface StartedScheduler {
   metricsPort: number;
@@ -35,6 +35,8 @@ export async function startScheduler(config: Config, options: { exitOnShutdown?:
   const depth = new QueueAdmin(redis, config, [...POOL_QUEUES, QUEUES.schedule]);
   metrics.sources.queueStats = queueStatsFrom(depth);
   metrics.sources.runs = db;
+  // Every outcome starts at 0 so increase() sees the first failure (a series born at 1 shows no increase).
+  for (const outcome of ['finished', 'incomplete', 'failed', 'skipped']) metrics.runsTotal.inc({ kind: NIGHTLY_KIND, outcome }, 0);
 
   const schedule = new NightlySchedule(redis, config);
   const defaults = { catalogueDir: config.NIGHTLY_CATALOGUE_DIR ?? null, limit: null };

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { PROJECT_ROOT } from '../../src/config.js';
+import { loadConfig, PROJECT_ROOT } from '../../src/config.js';
 import { QueueAdmin } from '../../src/queues/queue-admin.js';
 import { startAllPools, stopPools, type SupervisedPool } from '../../src/pipeline/supervisor.js';
 import { createTestSchema, type TestSchema } from './db.js';
@@ -37,6 +37,8 @@ export async function createTestPipeline(extraEnv: Record<string, string> = {}):
   };
   const t: TestPipeline = {
     ...schema,
+    // The same settings the pools and CLI processes get.
+    config: { ...loadConfig(env), DB_POOL_MAX: 4 },
     prefix,
     env,
     pools: [],

@@ -17,7 +17,8 @@ export async function listingRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
     const listing = await getListing(deps.db, req.params.id);
     if (!listing) throw new ApiError(404, `Listing ${req.params.id} is not known; deliver it through the webhook or a backfill first.`);
     const [images, prediction] = await Promise.all([imagesForListing(deps.db, listing.id), getLatestPrediction(deps.db, listing.id)]);
-    const classes = deps.models.classifier?.version === prediction?.modelVersion ? deps.models.classifier!.classes : CATEGORY_NAMES;
+    const classifier = deps.models.classifier;
+    const classes = classifier && prediction && classifier.version === prediction.modelVersion ? classifier.classes : CATEGORY_NAMES;
     const failures = [
       ...(listing.status === 'failed' || listing.status === 'skipped' ? [{ scope: 'listing', reason: listing.statusReason }] : []),
       ...images.filter((i) => i.status === 'failed').map((i) => ({ scope: `photo ${i.position + 1}`, code: i.failureCode, reason: i.failureReason })),

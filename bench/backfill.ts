@@ -1,0 +1,26 @@
+// Backfill throughput on this machine: a fresh schema and queue prefix, the three pools as real
+// processes, one backfill of the catalogue (default ../shared/data/fbm; BENCH_LIMIT to cut it short),
+// then the same command again to show a rerun does no new work. Prints listings/s and photos/s.
+//   npm run bench            (whole sample)     BENCH_LIMIT=1000 npm run bench
+import path from 'node:path';
+import { loadConfig } from '../src/config.js';
+import { createTestPipeline } from '../test/support/pipeline.js';
+
+const fbm = path.join(loadConfig().SHARED_DIR, 'data', 'fbm');
+const limit = process.env.BENCH_LIMIT ? ['--limit', process.env.BENCH_LIMIT] : [];
+const t = await createTestPipeline({ LOG_LEVEL: 'error' });
+try {
+  t.startPools();
+  const first = await t.cli<Record<string, unknown>>(['backfill', '--catalogue', fbm, ...limit]);
+  const second = await t.cli<Record<string, unknown>>(['backfill', '--catalogue', fbm, ...limit]);
+  const pick = (s: Record<string, unknown>) => ({
+    newWork: s.newWork,
+    outcome: s.outcome,
+    elapsedSeconds: s.elapsedSeconds,
+    listingsPerSecond: Number(s.listingsPerSecond).toFixed(1),
+    photosPerSecond: Number(s.photosPerSecond).toFixed(1),
+  });
+  console.log(JSON.stringify({ machine: `${(await import('node:os')).cpus().length} cores`, first: pick(first), rerun: pick(second) }, null, 2));
+} finally {
+  await t.close();
+}

@@ -1,0 +1,86 @@
+// Inference throughput, side by side in one run (CPU, one process):
+//   1. the combined classifier behind the dynamic batcher (INFER_MAX_BATCH) vs the same model at batch
+//      size 1, both fed by the same number of concurrent callers, as the infer pool's jobs are;
+//   2. the BERT text path (transformers.js) on the mini BERT from ../shared, texts/s at batch 64.
+// The classifier has the offline models' real shapes (1088-d image, 13-d text); its weights come from a
+// short training run on random data, since speed does not depend on them.
+//   npm run bench:inference
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logging.js';
+import { createBertEncoder } from '../src/models/bert/index.js';
+import { classifierManifestEntry, exportClassifierOnnx } from '../src/models/classifier/export.js';
+import { trainClassifier } from '../src/models/classifier/train.js';
+import { openClassifier } from '../src/models/load.js';
+
+const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
+const log = createLogger(config, 'bench');
+const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-infer-'));
+const IMAGE_DIM = 1088;
+const TEXT_DIM = 13;
+const CALLERS = 256;
+const REQUESTS = 20_000;
+
+function rand(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    out[i] = s / 2 ** 32 - 0.5;
+  }
+  return out;
+}
+
+try {
+  const items = Array.from({ length: 300 }, (_, i) => ({ id: `b${i}`, label: i % 13, text: rand(TEXT_DIM, i), images: [rand(IMAGE_DIM, i + 7)] }));
+  const { model } = trainClassifier(items, { seed: 1, epochs: 1, lr: 1e-3, batchSize: 64, patience: 1, classes: 13 });
+  const file = exportClassifierOnnx(model, path.join(dir, 'classifier.onnx'), dir);
+  const entry = classifierManifestEntry(model, file, { version: 'bench', classes: Array.from({ length: 13 }, (_, i) => `c${i}`), imageEncoder: 'x', textEncoder: 'y' });
+
+  const inputs = Array.from({ length: 64 }, (_, i) => ({ text: rand(TEXT_DIM, 100 + i), image: rand(IMAGE_DIM, 200 + i) }));
+  async function run(maxBatch: number): Promise<{ perSecond: number; seconds: number }> {
+    const c = (await openClassifier({ ...config, MODELS_DIR: dir, INFER_MAX_BATCH: maxBatch, INFER_MAX_DELAY_MS: 2 }, log, undefined, entry))!;
+    // Warm-up, then CALLERS concurrent callers share REQUESTS requests.
+    await Promise.all(inputs.map((x) => c.classify(x)));
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: CALLERS }, async () => {
+        while (next < REQUESTS) {
+          next++;
+          await c.classify(inputs[next % inputs.length]!);
+        }
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    await c.close();
+    return { perSecond: REQUESTS / seconds, seconds };
+  }
+  const single = await run(1);
+  const batched = await run(config.INFER_MAX_BATCH);
+  console.log(
+    `classifier, ${REQUESTS} requests from ${CALLERS} concurrent callers:\n` +
+      `  batch size 1        ${single.perSecond.toFixed(0)} listings/s\n` +
+      `  dynamic batch <= ${config.INFER_MAX_BATCH} ${batched.perSecond.toFixed(0)} listings/s\n` +
+      `  speed-up            ${(batched.perSecond / single.perSecond).toFixed(1)}x`,
+  );
+
+  const miniBert = path.join(config.SHARED_DIR, 'models', 'marketplace-mini-bert');
+  if (existsSync(miniBert)) {
+    const bert = await createBertEncoder({ modelDir: miniBert, maxTokens: config.TEXT_MAX_TOKENS, batchSize: 64 });
+    const texts = Array.from({ length: 2048 }, (_, i) => `listing ${i} oak dining table with four chairs good condition collection only`);
+    await bert.encode(texts.slice(0, 64));
+    const t0 = performance.now();
+    await bert.encode(texts);
+    const s = (performance.now() - t0) / 1000;
+    console.log(`BERT (mini BERT, ${config.TEXT_MAX_TOKENS} tokens, batch 64): ${(texts.length / s).toFixed(0)} texts/s`);
+    await bert.close();
+  } else {
+    console.log('BERT: skipped, ../shared/models/marketplace-mini-bert is absent.');
+  }
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,89 @@
+// The model path end to end on the generated sample: backfill through the pools, fit the offline
+// encoders, train the classifier, classify on the infer pool, evaluate. Then the BERT path: the mini
+// BERT registered as the text encoder is picked up by the running text-embed pool.
+import { existsSync } from 'node:fs';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSampleCatalogue } from '../src/catalogue/generate-sample.js';
+import { loadConfig } from '../src/config.js';
+import { bertManifestEntry } from '../src/models/bert/index.js';
+import { registerModel } from '../src/models/registry/index.js';
+import { createTestPipeline, type TestPipeline } from './support/pipeline.js';
+
+const miniBert = path.join(loadConfig().SHARED_DIR, 'models', 'marketplace-mini-bert');
+
+describe('offline models through the pipeline', () => {
+  let t: TestPipeline;
+  let dir: string;
+  let modelsDir: string;
+  let sample: Awaited<ReturnType<typeof generateSampleCatalogue>>;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'models-pipe-'));
+    modelsDir = path.join(dir, 'models');
+    sample = await generateSampleCatalogue(path.join(dir, 'catalogue'), { listingsPerCategory: 8, seed: 5 });
+    t = await createTestPipeline({ MODELS_DIR: modelsDir, JOB_BACKOFF_MS: '500' });
+    t.startPools();
+  });
+  afterAll(async () => {
+    await t?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const catalogueArgs = () => ['--products', sample.productsPath, '--images', sample.imagesPath, '--image-dir', sample.imageDir];
+
+  it('fits, trains, classifies every processed listing and evaluates', async () => {
+    await t.cli(['backfill', ...catalogueArgs()]);
+    const fit = await t.cli<{ textVersion: string; imageVersion: string; embeddedPhotos: number }>(['setup', '--no-holdout']);
+    expect(fit.embeddedPhotos).toBeGreaterThan(50);
+    const train = await t.cli<{ version: string; validation: { accuracy: number } }>(['train', '--no-holdout', '--epochs', '15']);
+    const classify = await t.cli<{ modelVersion: string; enqueued: number; incomplete?: string }>(['classify']);
+    expect(classify.modelVersion).toBe(train.version);
+    expect(classify.incomplete).toBeUndefined();
+
+    const { rows } = await t.db.query<{ id: string; probabilities: Float32Array; embedding: Float32Array; modality: string }>(
+      `SELECT l.id, p.probabilities, p.embedding, p.modality FROM listings l
+       LEFT JOIN predictions p ON p.listing_id = l.id AND p.model_version = $1 WHERE l.status = 'processed'`,
+      [train.version],
+    );
+    expect(rows.length).toBeGreaterThan(90);
+    for (const r of rows) {
+      expect(r.probabilities?.length).toBe(13);
+      expect([...r.probabilities].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+      expect(r.embedding.length).toBeGreaterThan(0);
+    }
+    // The generated sample has a listing without photos: it is classified from its text and says so.
+    expect(rows.some((r) => r.modality === 'text')).toBe(true);
+
+    const evaluation = await t.cli<{ text: { accuracy: number; count: number }; imagePerPhoto: { count: number }; combined: { accuracy: number; count: number } }>(
+      ['evaluate', ...catalogueArgs(), '--split', 'all'],
+    );
+    expect(evaluation.combined.count).toBeGreaterThan(90);
+    expect(evaluation.imagePerPhoto.count).toBeGreaterThan(90);
+    // The generated catalogue is learnable by design; far above the 1/13 of chance.
+    expect(evaluation.combined.accuracy).toBeGreaterThan(0.5);
+  }, 400_000);
+
+  it.skipIf(!existsSync(miniBert))('runs the BERT path when the mini BERT (from ../shared) is the current text encoder', async () => {
+    const folder = path.join(modelsDir, 'pulled', 'marketplace-mini-bert');
+    await cp(miniBert, folder, { recursive: true });
+    const entry = await bertManifestEntry(modelsDir, folder, 'marketplace-mini-bert', { maxTokens: 20 });
+    await registerModel(modelsDir, entry, { makeCurrent: true });
+    // An edited listing goes through the flow again; the text-embed pool must embed it with BERT.
+    const { rows } = await t.db.query<{ id: string }>(`SELECT id FROM listings WHERE status = 'processed' ORDER BY id LIMIT 1`);
+    await new Promise((r) => setTimeout(r, 6000)); // the pools re-read the manifest every 5 s
+    await t.db.query(`UPDATE listings SET content_hash = 'ffffffff00000000', status = 'pending' WHERE id = $1`, [rows[0]!.id]);
+    const { enqueueListingsAgain } = await import('./support/requeue.js');
+    await enqueueListingsAgain(t, [rows[0]!.id]);
+    const end = Date.now() + 60_000;
+    let vec: Float32Array | undefined;
+    while (Date.now() < end && !vec) {
+      const r = await t.db.query<{ vector: Float32Array }>('SELECT vector FROM text_embeddings WHERE listing_id = $1 AND model_version = $2', [rows[0]!.id, entry.version]);
+      vec = r.rows[0]?.vector;
+      if (!vec) await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(vec?.length).toBe(192);
+  }, 120_000);
+});
