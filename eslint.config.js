@@ -14,6 +14,15 @@ export default tseslint.config(
     },
   },
   {
+    // The web page's plain browser script (served as is, no build step).
+    files: ['src/api/public/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['window', 'document', 'fetch', 'URL', 'FormData', 'FileReader', 'console', 'setTimeout', 'clearTimeout', 'encodeURIComponent', 'Image', 'Blob', 'navigator', 'location', 'AbortController'].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['src/config.ts', 'test/**', '**/*.test.ts', 'bench/**', 'vitest.config.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },

@@ -87,6 +87,8 @@ const schema = z.object({
   SEARCH_INDEX_POLL_MS: int(50, 60_000).default(500),
   /** How often the index is rebuilt from scratch (drops deleted listings). */
   SEARCH_INDEX_RESYNC_MS: int(1000).default(10 * 60_000),
+  /** Ranking score = cosine + this x P(query in the neighbour's category); 0 ranks by cosine alone. */
+  SEARCH_CATEGORY_WEIGHT: z.coerce.number().min(0).max(10).default(0.5),
 
   /** Cron pattern (5 or 6 fields) of the nightly catalogue backfill; "off" installs no schedule. */
   NIGHTLY_CRON: z.string().min(1).default('0 2 * * *'),

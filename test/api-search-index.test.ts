@@ -8,6 +8,8 @@ import { createTestSchema, type TestSchema } from './support/db.js';
 
 let t: TestSchema;
 const log = pino({ level: 'silent' });
+// Cosine ranking only: these tests are about consistency, not the category prior.
+const plain = { classes: ['Toys', 'Tools'], categoryWeight: 0 };
 
 async function addListings(ids: string[]): Promise<void> {
   await t.db.query(
@@ -45,7 +47,7 @@ afterAll(() => t?.drop());
 
 describe('search index kept consistent with Postgres', () => {
   it('loads one version, follows new and changed predictions, and drops deleted listings on rebuild', async () => {
-    const index = new SearchIndex({ db: t.db, log, modelVersion: 'v1', pollMs: 60_000, resyncMs: 60_000, pageSize: 2 });
+    const index = new SearchIndex({ ...plain, db: t.db, log, modelVersion: 'v1', pollMs: 60_000, resyncMs: 60_000, pageSize: 2 });
     await index.start();
     expect(index.status()).toMatchObject({ ready: true, modelVersion: 'v1', size: 3, dim: 8 });
     expect(index.search(unit(8, 0), { k: 2, excludeId: 'a' }).map((h) => h.id)).toEqual(['b', 'c']);
@@ -80,7 +82,7 @@ describe('search index kept consistent with Postgres', () => {
     await index.close();
 
     // Deleted listings leave on the next full rebuild.
-    const rebuilding = new SearchIndex({ db: t.db, log, modelVersion: 'v1', pollMs: 60_000, resyncMs: 0 });
+    const rebuilding = new SearchIndex({ ...plain, db: t.db, log, modelVersion: 'v1', pollMs: 60_000, resyncMs: 0 });
     await rebuilding.start();
     expect(rebuilding.size).toBe(6);
     await t.db.query("DELETE FROM listings WHERE id = 'b'");
@@ -91,7 +93,7 @@ describe('search index kept consistent with Postgres', () => {
   });
 
   it('follows the latest stored version when the API runs no classifier', async () => {
-    const index = new SearchIndex({ db: t.db, log, modelVersion: null, pollMs: 60_000, resyncMs: 60_000 });
+    const index = new SearchIndex({ ...plain, db: t.db, log, modelVersion: null, pollMs: 60_000, resyncMs: 60_000 });
     await index.start();
     expect(index.modelVersion).toBe('v1');
     await predict('v2', [{ id: 'a', category: 'Toys', embedding: unit(3, 0) }]);

@@ -212,3 +212,45 @@ describe('POST /webhooks/listing-created: accepted deliveries', () => {
     expect((await fetch(`${api.url}/no/such/route`)).status).toBe(404);
   });
 });
+
+describe('without models, limits and secrets', () => {
+  it('answers 503 for predictions and search, and /readyz says why', async () => {
+    const f = new FormData();
+    f.append('text', 'oak table');
+    const predictRes = await fetch(`${api.url}/predict/text`, { method: 'POST', body: f });
+    expect(predictRes.status).toBe(503);
+    expect(((await predictRes.json()) as { message: string }).message).toMatch(/missing the combined classifier/);
+    expect((await fetch(`${api.url}/search?q=oak+table`)).status).toBe(503);
+    const ready = await fetch(`${api.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ status: 'not ready', checks: { redis: { ok: true }, postgres: { ok: true }, models: { ok: false } } });
+    expect((await fetch(`${api.url}/healthz`)).status).toBe(200);
+  });
+
+  it('rate-limits the public ranking and prediction routes (429), not the webhook', async () => {
+    const limited = await startTestApi({ ...t.env, API_RATE_LIMIT_PER_MINUTE: '2' });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await fetch(`${limited.url}/search?q=oak`)).status);
+      expect(statuses).toEqual([503, 503, 429]);
+      const res = await fetch(`${limited.url}/search?q=oak`);
+      expect(res.headers.get('retry-after')).toBeTruthy();
+      expect(await res.json()).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
+      const hooks = await Promise.all([0, 1, 2].map((i) => limited.deliver(listing(`rl-${i}`))));
+      expect(hooks.map((h) => h.status)).toEqual([202, 202, 202]);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('refuses every delivery with 503 when no webhook secret is configured', async () => {
+    const open = await startTestApi({ ...t.env, WEBHOOK_SECRET: '' });
+    try {
+      const res = await open.deliver(listing('no-secret'));
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { message: string }).message).toMatch(/no WEBHOOK_SECRET/);
+    } finally {
+      await open.close();
+    }
+  });
+});

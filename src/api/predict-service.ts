@@ -33,7 +33,7 @@ export function missingModels(models: ApiModels, needs: { text: boolean; image: 
   if (needs.text && !models.textEmbedder) missing.push('a text encoder');
   if (needs.image && !models.imageEmbedder) missing.push('an image encoder');
   if (missing.length === 0) return null;
-  return `This API process has no ${missing.join(' and no ')} loaded; register the models (see the README: setup / train) and restart the API.`;
+  return `This API process is missing ${missing.join(' and ')}; register the models (see the README: setup / train) and restart the API.`;
 }
 
 function requireModels(models: ApiModels, needs: { text: boolean; image: boolean }) {
@@ -43,19 +43,19 @@ function requireModels(models: ApiModels, needs: { text: boolean; image: boolean
 }
 
 /** The fused-space embedding of a text query (the classifier's text-only path), for /search. */
-export async function embedQuery(models: ApiModels, query: string): Promise<{ embedding: Float32Array; answer: PredictionAnswer }> {
+export async function embedQuery(models: ApiModels, query: string): Promise<{ embedding: Float32Array; probabilities: Float32Array; answer: PredictionAnswer }> {
   const m = requireModels(models, { text: true, image: false });
   const text = cleanModelText(query);
   if (text === '') throw new ApiError(400, 'The query has no words left after cleaning (one-letter words and symbols are dropped); send a few words.');
   const result = await m.classifier.classify({ text: await m.textEmbedder!.embed(text), image: null });
-  return { embedding: result.embedding, answer: toAnswer(m.classifier, result) };
+  return { embedding: result.embedding, probabilities: result.probabilities, answer: toAnswer(m.classifier, result) };
 }
 
 export async function predict(
   models: ApiModels,
   config: Pick<Config, 'IMAGE_LETTERBOX_SIZE' | 'IMAGE_MAX_PIXELS' | 'API_UPLOAD_MAX_BYTES'>,
   input: PredictInput,
-): Promise<{ answer: PredictionAnswer; embedding: Float32Array }> {
+): Promise<{ answer: PredictionAnswer; embedding: Float32Array; probabilities: Float32Array }> {
   const m = requireModels(models, { text: input.text !== null, image: input.image !== null });
   let textVector: Float32Array | null = null;
   if (input.text !== null) {
@@ -73,7 +73,7 @@ export async function predict(
     imageVector = await m.imageEmbedder!.embed(cleaned.letterboxed);
   }
   const result = await m.classifier.classify({ text: textVector, image: imageVector });
-  return { answer: toAnswer(m.classifier, result), embedding: result.embedding };
+  return { answer: toAnswer(m.classifier, result), embedding: result.embedding, probabilities: result.probabilities };
 }
 
 function round(p: number): number {

@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { createDb } from '../db/pool.js';
+import { CATEGORY_NAMES } from '../domain/category.js';
 import { installShutdown, type Shutdown } from '../lifecycle.js';
 import { createLogger } from '../logging.js';
 import { createMetrics } from '../metrics/registry.js';
@@ -41,6 +42,8 @@ export async function startApi(config: Config, options: { exitOnShutdown?: boole
     db,
     log,
     modelVersion: classifier?.version ?? null,
+    classes: classifier?.classes ?? CATEGORY_NAMES,
+    categoryWeight: config.SEARCH_CATEGORY_WEIGHT,
     pollMs: config.SEARCH_INDEX_POLL_MS,
     resyncMs: config.SEARCH_INDEX_RESYNC_MS,
   });

@@ -6,7 +6,10 @@ import { fromArraySend } from './vectors.js';
 
 export interface IndexedEmbedding {
   listingId: string;
+  /** The listing's own (catalogue) category when it has one, else the predicted one. */
   category: string;
+  /** The classifier's probabilities in its class-code order. */
+  probabilities: Float32Array;
   embedding: Float32Array;
   /** Postgres' text form of created_at: keeps the microseconds a JS Date would drop. */
   createdAt: string;
@@ -40,13 +43,21 @@ export async function predictionEmbeddingsAfter(
 ): Promise<IndexedEmbedding[]> {
   // Rows stored by one statement share created_at to the microsecond, so the cursor must be exact:
   // it travels as text, not as a millisecond Date.
-  const { rows } = await db.query<{ listing_id: string; category: string; embedding: Buffer; created_at: string }>(
-    `SELECT listing_id, category, array_send(embedding) AS embedding, created_at::text AS created_at FROM predictions
-     WHERE model_version = $1 AND (created_at, listing_id) > ($2::timestamptz - $5 * interval '1 millisecond', $3::text)
-     ORDER BY created_at, listing_id LIMIT $4`,
+  const { rows } = await db.query<{ listing_id: string; category: string; probabilities: Buffer; embedding: Buffer; created_at: string }>(
+    `SELECT p.listing_id, coalesce(l.label, p.category) AS category, array_send(p.probabilities) AS probabilities,
+       array_send(p.embedding) AS embedding, p.created_at::text AS created_at
+     FROM predictions p JOIN listings l ON l.id = p.listing_id
+     WHERE p.model_version = $1 AND (p.created_at, p.listing_id) > ($2::timestamptz - $5 * interval '1 millisecond', $3::text)
+     ORDER BY p.created_at, p.listing_id LIMIT $4`,
     [modelVersion, after?.createdAt ?? '-infinity', after?.listingId ?? '', limit, rewindMs],
   );
-  return rows.map((r) => ({ listingId: r.listing_id, category: r.category, embedding: fromArraySend(r.embedding), createdAt: r.created_at }));
+  return rows.map((r) => ({
+    listingId: r.listing_id,
+    category: r.category,
+    probabilities: fromArraySend(r.probabilities),
+    embedding: fromArraySend(r.embedding),
+    createdAt: r.created_at,
+  }));
 }
 
 /** What a search result shows of a listing: name, price, location and its first cleaned photo. */

@@ -40,7 +40,7 @@ export function defineCollectedMetrics(registry: client.Registry, prefix: string
   const sources: CollectedSources = { providers: providerInfo };
   const collectErrors = new client.Counter({
     name: `${prefix}metrics_collect_errors_total`,
-    help: 'Scrape-time collections that failed (their gauges were left out of that scrape), per source.',
+    help: 'Scrape-time collections that failed (their gauges were left out of that scrape; counted from the next scrape on), per source.',
     labelNames: ['source'] as const,
     registers: [registry],
   });

@@ -36,6 +36,8 @@ export function startPoolProcess(pool: PoolName, options: SuperviseOptions = {})
   const { cmd, args } = poolCommand(pool);
   const child = spawn(cmd, args, {
     cwd: PROJECT_ROOT,
+    // Pools parse their own settings: they inherit this process's environment unless given one.
+    // eslint-disable-next-line no-restricted-properties
     env: { ...(options.env ?? process.env), ...(options.envFor?.(pool) ?? {}) },
     stdio: options.stdio ?? 'inherit',
   });

@@ -23,6 +23,7 @@ export async function connectRedis(config: Pick<Config, 'REDIS_URL'>, role: 'wor
       `Redis is not reachable at ${redactUrl(config.REDIS_URL)} (${(err as Error).message}). Start it with ` +
         '`redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no` ' +
         '(or `docker compose up -d redis`), or set REDIS_URL to a running server.',
+      { cause: err },
     );
   }
   await warnOnEvictionPolicy(redis);

@@ -57,6 +57,7 @@ export class NightlySchedule {
       throw new Error(
         `The nightly schedule "${pattern}" (time zone ${tz}) was refused (${(err as Error).message}); set NIGHTLY_CRON to a ` +
           'cron pattern such as "0 2 * * *" (02:00 every day) and NIGHTLY_TZ to an IANA zone such as "Europe/London", or NIGHTLY_CRON=off.',
+        { cause: err },
       );
     }
     return this.describe();

@@ -17,6 +17,18 @@ describe('exact cosine index', () => {
     expect(index.search(v(1, 0, 0), { k: 5, category: 'Unknown' })).toEqual([]);
   });
 
+  it('adds a category prior to the cosine and reports both', () => {
+    const index = new ExactIndex();
+    index.upsert('near-tool', 'Tools', v(1, 0.1));
+    index.upsert('far-toy', 'Toys', v(1, 0.6));
+    const plain = index.search(v(1, 0), { k: 2 });
+    expect(plain.map((h) => h.id)).toEqual(['near-tool', 'far-toy']);
+    const boosted = index.search(v(1, 0), { k: 2, prior: { Toys: 0.5 * 0.9, Tools: 0.5 * 0.1 } });
+    expect(boosted.map((h) => h.id)).toEqual(['far-toy', 'near-tool']);
+    expect(boosted[0]!.similarity).toBeCloseTo(1 / Math.hypot(1, 0.6), 5);
+    expect(boosted[0]!.score).toBeCloseTo(boosted[0]!.similarity + 0.45, 5);
+  });
+
   it('replaces, removes and grows while staying consistent', () => {
     const index = new ExactIndex(2, 2);
     for (let i = 0; i < 10; i++) index.upsert(`id${i}`, i % 2 ? 'odd' : 'even', v(1, i));

@@ -14,6 +14,13 @@ export interface SearchIndexOptions {
   modelVersion: string | null;
   pollMs: number;
   resyncMs: number;
+  /** Class names in the classifier's code order (how stored probabilities are read). */
+  classes: readonly string[];
+  /**
+   * Weight of the category prior in the ranking score: cosine + weight * P(query is in the row's
+   * category). 0 ranks by cosine alone. See docs/api.md for the measured effect.
+   */
+  categoryWeight: number;
   /** Rows re-read on every poll to catch late commits (default 2 s). */
   rewindMs?: number;
   pageSize?: number;
@@ -31,6 +38,7 @@ export interface IndexStatus {
 
 export class SearchIndex {
   private index = new ExactIndex();
+  private probabilities = new Map<string, Float32Array>();
   private version: string | null = null;
   private cursor: EmbeddingCursor | null = null;
   private syncedAt: number | null = null;
@@ -92,9 +100,11 @@ export class SearchIndex {
 
   private async rebuild(version: string | null): Promise<void> {
     const fresh = new ExactIndex();
-    const cursor = version === null ? null : await this.load(fresh, version, null, 0);
+    const probabilities = new Map<string, Float32Array>();
+    const cursor = version === null ? null : await this.load(fresh, probabilities, version, null, 0);
     // Swap in one step so searches never see a half-built index.
     this.index = fresh;
+    this.probabilities = probabilities;
     this.version = version;
     this.cursor = cursor;
     this.lastResync = Date.now();
@@ -103,7 +113,7 @@ export class SearchIndex {
 
   private async follow(): Promise<void> {
     if (this.version === null) return;
-    this.cursor = await this.load(this.index, this.version, this.cursor, this.opts.rewindMs ?? 2000);
+    this.cursor = await this.load(this.index, this.probabilities, this.version, this.cursor, this.opts.rewindMs ?? 2000);
   }
 
   /**
@@ -111,13 +121,22 @@ export class SearchIndex {
    * that much earlier (upserts are idempotent), and the cursor may end slightly behind the old one when
    * nothing newer exists, which only means the next poll re-reads a few rows.
    */
-  private async load(into: ExactIndex, version: string, from: EmbeddingCursor | null, rewindMs: number): Promise<EmbeddingCursor | null> {
+  private async load(
+    into: ExactIndex,
+    probabilities: Map<string, Float32Array>,
+    version: string,
+    from: EmbeddingCursor | null,
+    rewindMs: number,
+  ): Promise<EmbeddingCursor | null> {
     const pageSize = this.opts.pageSize ?? 2000;
     let cursor = from && rewindMs > 0 ? { createdAt: from.createdAt, listingId: '' } : from;
     let rewind = rewindMs;
     for (;;) {
       const rows = await predictionEmbeddingsAfter(this.opts.db, version, cursor, pageSize, rewind);
-      for (const r of rows) into.upsert(r.listingId, r.category, r.embedding);
+      for (const r of rows) {
+        into.upsert(r.listingId, r.category, r.embedding);
+        probabilities.set(r.listingId, r.probabilities);
+      }
       const tail = rows[rows.length - 1];
       if (tail) {
         cursor = { createdAt: tail.createdAt, listingId: tail.listingId };
@@ -127,8 +146,26 @@ export class SearchIndex {
     }
   }
 
-  search(query: Float32Array, opts: SearchOptions): Neighbour[] {
-    return this.index.search(query, opts);
+  /** Ranks against a query embedding; `probabilities` (class-code order) turn on the category prior. */
+  search(query: Float32Array, opts: Omit<SearchOptions, 'prior'> & { probabilities?: ArrayLike<number> }): Neighbour[] {
+    const { probabilities, ...rest } = opts;
+    return this.index.search(query, probabilities ? { ...rest, prior: this.prior(probabilities) } : rest);
+  }
+
+  /** The listings most similar to an indexed one (itself left out), or null when it is not indexed. */
+  similarTo(listingId: string, opts: Omit<SearchOptions, 'prior' | 'excludeId'>): Neighbour[] | null {
+    const vector = this.index.vector(listingId);
+    if (!vector) return null;
+    const probabilities = this.probabilities.get(listingId);
+    return this.search(vector, { ...opts, excludeId: listingId, ...(probabilities ? { probabilities } : {}) });
+  }
+
+  private prior(probabilities: ArrayLike<number>): Record<string, number> {
+    const out: Record<string, number> = {};
+    const w = this.opts.categoryWeight;
+    if (w === 0) return out;
+    this.opts.classes.forEach((name, i) => (out[name] = w * (probabilities[i] ?? 0)));
+    return out;
   }
 
   /** The stored embedding of a listing, or null when it is not indexed. */

@@ -8,6 +8,7 @@ import { buildServer } from '../../src/api/server.js';
 import { signPayload } from '../../src/api/signature.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDb } from '../../src/db/pool.js';
+import { CATEGORY_NAMES } from '../../src/domain/category.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { connectRedis } from '../../src/queues/connection.js';
 import { ListingFlowProducer } from '../../src/queues/flows.js';
@@ -32,6 +33,7 @@ export async function startTestApi(env: Record<string, string>, models: ApiModel
     API_HOST: '127.0.0.1',
     API_PORT: '0',
     WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+    SEARCH_INDEX_RESYNC_MS: '600000',
     SEARCH_INDEX_POLL_MS: '100',
     DB_POOL_MAX: '4',
     ...Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('API_') || k.startsWith('WEBHOOK_'))),
@@ -40,7 +42,15 @@ export async function startTestApi(env: Record<string, string>, models: ApiModel
   const db = createDb(config, { applicationName: 'test-api' });
   const redis = await connectRedis(config, 'producer');
   const producer = new ListingFlowProducer(redis, config);
-  const index = new SearchIndex({ db, log, modelVersion: models.classifier?.version ?? null, pollMs: 100, resyncMs: 600_000 });
+  const index = new SearchIndex({
+    db,
+    log,
+    modelVersion: models.classifier?.version ?? null,
+    classes: models.classifier?.classes ?? CATEGORY_NAMES,
+    categoryWeight: config.SEARCH_CATEGORY_WEIGHT,
+    pollMs: 100,
+    resyncMs: 600_000,
+  });
   await index.start();
   const deps: ApiDeps = { config, log, db, redis, producer, models, index, metrics: createApiMetrics(createMetrics('api-test')) };
   const app = await buildServer(deps);

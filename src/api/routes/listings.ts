@@ -80,13 +80,12 @@ export async function listingRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
     const { id } = req.params;
     const index = deps.index;
     if (!index.ready) throw new ApiError(503, 'The similarity index is still loading; retry in a few seconds.');
-    const vector = index.vectorOf(id);
-    if (!vector) {
+    const hits = index.similarTo(id, { k: req.query.k, ...(req.query.category ? { category: req.query.category } : {}) });
+    if (!hits) {
       const listing = await getListing(deps.db, id);
       if (!listing) throw new ApiError(404, `Listing ${id} is not known.`);
       throw new ApiError(422, `Listing ${id} has no ${index.modelVersion ?? ''} prediction yet (status ${listing.status}); retry once GET /listings/${id} shows a prediction.`);
     }
-    const hits = index.search(vector, { k: req.query.k, excludeId: id, ...(req.query.category ? { category: req.query.category } : {}) });
     return { listingId: id, category: index.categoryOf(id), modelVersion: index.modelVersion, results: await resultCards(deps, hits) };
   });
 }

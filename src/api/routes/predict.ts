@@ -66,9 +66,9 @@ export async function predictRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
         throw new ApiError(400, 'Send a photo in the "image" form field and/or a description in the "text" field.');
       }
       if (input.image?.length === 0) throw new ApiError(400, 'The "image" file is empty; attach the photo.');
-      const { answer, embedding } = await predict(deps.models, deps.config, input);
+      const { answer, embedding, probabilities } = await predict(deps.models, deps.config, input);
       if (req.query.similar > 0 && deps.index.ready && deps.index.modelVersion === answer.modelVersion) {
-        return { ...answer, similar: await resultCards(deps, deps.index.search(embedding, { k: req.query.similar })) };
+        return { ...answer, similar: await resultCards(deps, deps.index.search(embedding, { k: req.query.similar, probabilities })) };
       }
       return answer;
     });

@@ -21,11 +21,11 @@ export async function searchRoutes(app: FastifyInstance, deps: ApiDeps, rateLimi
   }, async (req) => {
     const index = deps.index;
     if (!index.ready) throw new ApiError(503, 'The search index is still loading; retry in a few seconds.');
-    const { embedding, answer } = await embedQuery(deps.models, req.query.q);
+    const { embedding, probabilities, answer } = await embedQuery(deps.models, req.query.q);
     if (index.modelVersion !== answer.modelVersion) {
       throw new ApiError(503, `The index holds ${index.modelVersion ?? 'no'} predictions but the API runs classifier ${answer.modelVersion}; wait for the listings to be predicted with it.`);
     }
-    const hits = index.search(embedding, { k: req.query.k, ...(req.query.category ? { category: req.query.category } : {}) });
+    const hits = index.search(embedding, { k: req.query.k, probabilities, ...(req.query.category ? { category: req.query.category } : {}) });
     return { query: req.query.q, queryCategory: answer.Category, modelVersion: answer.modelVersion, results: await resultCards(deps, hits) };
   });
 }

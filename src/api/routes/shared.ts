@@ -18,7 +18,11 @@ export const similarQuery = {
 
 export interface ResultCard {
   id: string;
+  /** Ranking score: cosine similarity plus the category prior's bonus. */
   score: number;
+  /** Cosine similarity of the embeddings. */
+  similarity: number;
+  /** The listing's own category when known, else the predicted one. */
   category: string | null;
   name: string | null;
   price: number | null;
@@ -34,6 +38,7 @@ export async function resultCards(deps: Pick<ApiDeps, 'db' | 'index'>, hits: rea
     return {
       id: h.id,
       score: Math.round(h.score * 1e6) / 1e6,
+      similarity: Math.round(h.similarity * 1e6) / 1e6,
       category: deps.index.categoryOf(h.id),
       name: c?.name ?? null,
       price: c?.price ?? null,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../offline/random.js';
-import { LocalSession } from '../offline/session.js';
+import { bytesSession, runOutput } from '../offline/session.js';
 import { classifierOnnx } from './export.js';
 import { forward, softmax } from './mlp.js';
 import { trainClassifier, type TrainItem } from './train.js';
@@ -53,18 +53,40 @@ describe('trainClassifier', () => {
 describe('classifier ONNX export', () => {
   it('matches the TypeScript forward pass within 1e-4', async () => {
     const { model } = trainClassifier(toy(200, 4), { seed: 1, epochs: 2, lr: 0.01, batchSize: 32, patience: 5, hidden: 8, classes: 3 });
-    const s = await LocalSession.open(classifierOnnx(model));
+    const s = await bytesSession(classifierOnnx(model));
     const items = toy(5, 9);
     const image = new Float32Array(items.flatMap((t) => Array.from(t.images[0]!)));
     const text = new Float32Array(items.flatMap((t) => Array.from(t.text!)));
     const feeds = { image: { type: 'float32' as const, data: image, dims: [5, 5] }, text: { type: 'float32' as const, data: text, dims: [5, 6] } };
-    const combined = (await s.run(feeds, 'probs_combined')).data;
-    const textProbs = (await s.run(feeds, 'probs_text')).data;
+    const combined = (await runOutput(s, feeds, 'probs_combined')).data;
+    const textProbs = (await runOutput(s, feeds, 'probs_text')).data;
     items.forEach((t, i) => {
       const f = forward(model, { text: t.text, image: t.images[0]!, label: t.label });
       softmax(f.combined!).forEach((v, k) => expect(Math.abs(v - combined[i * 3 + k]!)).toBeLessThan(1e-4));
       softmax(f.textLogits!).forEach((v, k) => expect(Math.abs(v - textProbs[i * 3 + k]!)).toBeLessThan(1e-4));
     });
     await s.close();
+  });
+});
+
+describe('classifier image columns', () => {
+  it('reads only the chosen image columns, the same way in TypeScript and ONNX', async () => {
+    const data = toy(200, 6);
+    const { model } = trainClassifier(data, { seed: 1, epochs: 3, lr: 0.01, batchSize: 32, patience: 5, hidden: 8, classes: 3, imageColumns: [1, 4] });
+    expect(model.shape.imageDim).toBe(3);
+    expect(model.shape.imageInputDim).toBe(5);
+    const s = await bytesSession(classifierOnnx(model));
+    const items = toy(4, 10);
+    const feeds = {
+      image: { type: 'float32' as const, data: new Float32Array(items.flatMap((t) => Array.from(t.images[0]!))), dims: [4, 5] },
+      text: { type: 'float32' as const, data: new Float32Array(items.flatMap((t) => Array.from(t.text!))), dims: [4, 6] },
+    };
+    const img = (await runOutput(s, feeds, 'probs_image')).data;
+    items.forEach((t, i) => {
+      softmax(forward(model, { text: null, image: t.images[0]!, label: t.label }).imageLogits!)
+        .forEach((v, k) => expect(Math.abs(v - img[i * 3 + k]!)).toBeLessThan(1e-4));
+    });
+    await s.close();
+    expect(() => trainClassifier(data, { seed: 1, epochs: 1, lr: 0.01, batchSize: 32, patience: 5, imageColumns: [3, 9] })).toThrow(/imageColumns/);
   });
 });

@@ -13,13 +13,16 @@ export function classifierOnnx(m: ClassifierModel): Uint8Array {
   const { imageDim: Di, textDim: Dt, hidden: H, classes: K } = m.shape;
   const p = m.params;
   const g = new GraphBuilder('combined_classifier');
-  g.input('image', 'float32', ['batch', Di]);
+  const cols = m.shape.imageColumns;
+  g.input('image', 'float32', ['batch', cols ? m.shape.imageInputDim! : Di]);
+  // The image branch may read only some columns of the image embedding (e.g. the encoder's probe part).
+  const image = cols ? g.op('Slice', ['image', g.init('cs', [1], [cols[0]]), g.init('ce', [1], [cols[1]]), g.init('cax', [1], [1])]) : 'image';
   g.input('text', 'float32', ['batch', Dt]);
   const branch = (x: string, mean: Float32Array, std: Float32Array, W: Float32Array, b: Float32Array, n: number): string => {
     const xs = g.op('Div', [g.op('Sub', [x, g.init('mean', [n], mean)]), g.init('std', [n], std)]);
     return g.op('Relu', [g.op('Gemm', [xs, g.init('W', [n, H], W), g.init('b', [H], b)])]);
   };
-  const hi = branch('image', p.imgMean, p.imgStd, p.Wi, p.bi, Di);
+  const hi = branch(image, p.imgMean, p.imgStd, p.Wi, p.bi, Di);
   const ht = branch('text', p.txtMean, p.txtStd, p.Wt, p.bt, Dt);
   const cat = g.op('Concat', [hi, ht], { axis: 1 }, 'embedding');
   const head = (x: string, W: Float32Array, b: Float32Array, n: number, out: string): void => {
@@ -41,7 +44,8 @@ export function exportClassifierOnnx(m: ClassifierModel, absPath: string, models
 export function classifierManifestEntry(m: ClassifierModel, file: ManifestEntry['files'][number], o: {
   version: string; classes: string[]; imageEncoder: string; textEncoder: string; notes?: Record<string, unknown>;
 }): ManifestEntry {
-  const { imageDim, textDim, hidden, classes } = m.shape;
+  const { textDim, hidden, classes } = m.shape;
+  const imageDim = m.shape.imageInputDim ?? m.shape.imageDim;
   return {
     role: 'classifier', name: 'combined-mlp', version: o.version, runtime: 'onnxruntime', files: [file],
     inputs: [{ name: 'image', type: 'float32', shape: ['batch', imageDim] }, { name: 'text', type: 'float32', shape: ['batch', textDim] }],
@@ -49,7 +53,7 @@ export function classifierManifestEntry(m: ClassifierModel, file: ManifestEntry[
       ...(['probs_combined', 'probs_text', 'probs_image'] as const).map((name) => ({ name, type: 'float32', shape: ['batch', classes] })),
       { name: 'embedding', type: 'float32', shape: ['batch', 2 * hidden] },
     ],
-    preprocessing: { image: 'mean of the listing photo embeddings (zeros if none; then use probs_text)', text: 'text encoder embedding (zeros if none; then use probs_image)', imageEncoder: o.imageEncoder, textEncoder: o.textEncoder },
+    preprocessing: { image: 'mean of the listing photo embeddings (zeros if none; then use probs_text)', text: 'text encoder embedding (zeros if none; then use probs_image)', imageEncoder: o.imageEncoder, textEncoder: o.textEncoder, ...(m.shape.imageColumns ? { imageColumns: m.shape.imageColumns } : {}) },
     classes: o.classes.map((name, code) => ({ code, name })),
     embeddingDim: 2 * hidden, createdAt: new Date().toISOString(), notes: o.notes,
   };

@@ -3,7 +3,17 @@
 // on the same branches so a listing lacking photos or text is still classified. Inputs are standardised
 // with statistics from the training split (kept in the model so ONNX export reproduces them).
 
-export interface ClassifierShape { imageDim: number; textDim: number; hidden: number; classes: number }
+export interface ClassifierShape {
+  imageDim: number; textDim: number; hidden: number; classes: number;
+  /** When set, the image input is imageInputDim wide and the image branch reads only columns [start, end). */
+  imageColumns?: [number, number]; imageInputDim?: number;
+}
+
+/** The columns of a full image embedding that the image branch reads (identity when none are set). */
+export function imageBranchInput(shape: ClassifierShape, image: Float32Array): Float32Array {
+  const c = shape.imageColumns;
+  return c && image.length === shape.imageInputDim ? image.subarray(c[0], c[1]) : image;
+}
 
 export interface ClassifierParams {
   imgMean: Float32Array; imgStd: Float32Array; txtMean: Float32Array; txtStd: Float32Array;
@@ -56,7 +66,7 @@ export function forward(m: ClassifierModel, s: Sample, dropMask?: Float32Array):
   const { hidden: H, classes: K } = m.shape;
   const p = m.params;
   const hi = new Float32Array(H), ht = new Float32Array(H);
-  const xi = s.image ? standardise(s.image, p.imgMean, p.imgStd) : null;
+  const xi = s.image ? standardise(imageBranchInput(m.shape, s.image), p.imgMean, p.imgStd) : null;
   const xt = s.text ? standardise(s.text, p.txtMean, p.txtStd) : null;
   if (xi) { dense(xi, p.Wi, p.bi, H, hi); for (let h = 0; h < H; h++) hi[h] = Math.max(0, hi[h]!) * (dropMask ? dropMask[h]! : 1); }
   if (xt) { dense(xt, p.Wt, p.bt, H, ht); for (let h = 0; h < H; h++) ht[h] = Math.max(0, ht[h]!) * (dropMask ? dropMask[H + h]! : 1); }

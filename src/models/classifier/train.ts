@@ -4,7 +4,11 @@
 import { existsSync } from 'node:fs';
 import { Rng, idFraction } from '../offline/random.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
-import { TRAINABLE, backward, forward, initParams, zeroGrads, type ClassifierModel, type ClassifierParams, type Sample } from './mlp.js';
+import {
+  TRAINABLE, backward, forward, imageBranchInput, initParams, zeroGrads,
+  type ClassifierModel, type ClassifierParams, type ClassifierShape, type Sample,
+} from './mlp.js';
+import type { ManifestEntry } from '../manifest-types.js';
 import { buildReport, evaluate, type EpochRecord, type TrainingReport } from './report.js';
 
 export interface TrainItem { id: string; label: number; text: Float32Array | null; images: Float32Array[] }
@@ -14,6 +18,8 @@ export interface TrainProgress { epoch: number; epochs: number; batch: number; b
 export interface TrainOptions {
   seed: number; epochs: number; lr: number; batchSize: number; patience: number;
   hidden?: number; dropout?: number; weightDecay?: number; valFraction?: number; classes?: number;
+  /** Image embedding columns [start, end) the image branch reads; see classifierColumnsOf(imageEncoderEntry). */
+  imageColumns?: [number, number];
   checkpointPath?: string; resume?: boolean; onProgress?: (p: TrainProgress) => void;
 }
 
@@ -23,6 +29,12 @@ const meanOf = (xs: Float32Array[]): Float32Array | null => {
   for (const x of xs) for (let i = 0; i < m.length; i++) m[i]! += x[i]! / xs.length;
   return m;
 };
+
+/** The image columns the classifier should read for this image encoder (preprocessing.classifierColumns), if it names any. */
+export function classifierColumnsOf(imageEncoder: ManifestEntry): [number, number] | undefined {
+  const c = imageEncoder.preprocessing['classifierColumns'];
+  return Array.isArray(c) && c.length === 2 && c.every((v) => typeof v === 'number') ? [c[0] as number, c[1] as number] : undefined;
+}
 
 export const toSample = (t: TrainItem): Sample => ({ text: t.text, image: meanOf(t.images), label: t.label });
 
@@ -43,11 +55,22 @@ export function trainClassifier(items: TrainItem[], o: TrainOptions): { model: C
   const firstImg = items.find((t) => t.images.length > 0);
   if (!first || !firstImg || !first.text) throw new Error('trainClassifier needs listings with text embeddings and with photo embeddings; encode the catalogue first.');
   const K = o.classes ?? 1 + Math.max(...items.map((t) => t.label));
-  const shape = { imageDim: firstImg.images[0]!.length, textDim: first.text.length, hidden: o.hidden ?? 128, classes: K };
+  const fullDim = firstImg.images[0]!.length;
+  const cols = o.imageColumns;
+  if (cols && !(cols[0] >= 0 && cols[1] > cols[0] && cols[1] <= fullDim)) {
+    throw new Error(`imageColumns [${cols.join(', ')}] do not fit image embeddings of width ${fullDim}; pass columns of the current image encoder.`);
+  }
+  const shape: ClassifierShape = cols
+    ? { imageDim: cols[1] - cols[0], textDim: first.text.length, hidden: o.hidden ?? 128, classes: K, imageColumns: cols, imageInputDim: fullDim }
+    : { imageDim: fullDim, textDim: first.text.length, hidden: o.hidden ?? 128, classes: K };
+  const sample = (t: TrainItem): Sample => {
+    const s = toSample(t);
+    return s.image ? { ...s, image: imageBranchInput(shape, s.image).slice() } : s;
+  };
   const valFraction = o.valFraction ?? 0.1;
   const isVal = (t: TrainItem) => idFraction(t.id, 'classifier-val') < valFraction;
-  const train = items.filter((t) => !isVal(t)).map(toSample);
-  const val = items.filter(isVal).map(toSample);
+  const train = items.filter((t) => !isVal(t)).map(sample);
+  const val = items.filter(isVal).map(sample);
   const valItems = items.filter(isVal);
   if (train.length === 0 || val.length === 0) throw new Error(`The validation split left ${train.length} training and ${val.length} validation listings; give more listings or change valFraction.`);
 

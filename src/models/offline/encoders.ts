@@ -1,42 +1,71 @@
 // Inference-side offline encoders: preprocessing in TypeScript (described by the manifest entry's
-// `preprocessing`), numeric part in ONNX.
-import path from 'node:path';
+// `preprocessing`), numeric part in ONNX, opened through the runtime module so the file's sha256 and
+// input/output names are checked and the configured execution providers (with CPU fallback) apply.
 import type { ManifestEntry } from '../manifest-types.js';
+import { silentLogger, type ModelLogger } from '../registry/errors.js';
+import { openModelSession } from '../runtime/open.js';
+import type { ExecutionProvider } from '../runtime/providers.js';
 import { toChw, type ImageFeatureParams } from './image-model.js';
-import { LocalSession, rows } from './session.js';
-import { padBatch, sparseRow, type TextFeatureParams } from './text-features.js';
+import { bytesSession, rows, runOutput, type PlainFeeds, type Runner } from './session.js';
+import { padBatch, sparseRow, titleRow, type SparseRow, type TextFeatureParams } from './text-features.js';
 
-function filePath(entry: ManifestEntry, modelsDir: string): string {
-  const f = entry.files[0];
-  if (!f) throw new Error(`Manifest entry ${entry.version} lists no files; refit or repair models/manifest.json.`);
-  return path.join(modelsDir, f.path);
+export interface EncoderOpenOptions {
+  /** Execution providers in order of preference (config ORT_PROVIDERS); default ['cpu']. */
+  providers?: ExecutionProvider[];
+  logger?: ModelLogger;
+  intraOpThreads?: number;
 }
 
+async function open(entry: ManifestEntry, modelsDir: string, o: EncoderOpenOptions): Promise<Runner> {
+  return openModelSession(modelsDir, entry, {
+    providers: o.providers ?? ['cpu'], logger: o.logger ?? silentLogger,
+    ...(o.intraOpThreads !== undefined ? { intraOpThreads: o.intraOpThreads } : {}),
+  });
+}
+
+/** The title view's inputs for one listing: its display name and parsed price (Listing.name, Listing.price). */
+export interface TitleFields { name: string; price: number | null }
+
 export class OfflineTextEncoder {
-  private constructor(private readonly session: LocalSession, readonly params: TextFeatureParams, readonly dim: number) {}
+  private constructor(
+    private readonly session: Runner, readonly params: TextFeatureParams, readonly dim: number,
+    /** True when the model also reads the title view (inputs title_ids / title_tf). */
+    readonly titleView: boolean,
+  ) {}
 
-  static async load(entry: ManifestEntry, modelsDir: string): Promise<OfflineTextEncoder> {
+  static async load(entry: ManifestEntry, modelsDir: string, options: EncoderOpenOptions = {}): Promise<OfflineTextEncoder> {
     const p = entry.preprocessing as unknown as TextFeatureParams;
-    return new OfflineTextEncoder(await LocalSession.open(filePath(entry, modelsDir)), p, entry.embeddingDim ?? 13);
+    const title = entry.inputs.some((i) => i.name === 'title_ids');
+    return new OfflineTextEncoder(await open(entry, modelsDir, options), p, entry.embeddingDim ?? 13, title);
   }
 
-  static async fromBytes(bytes: Uint8Array, params: TextFeatureParams, dim: number): Promise<OfflineTextEncoder> {
-    return new OfflineTextEncoder(await LocalSession.open(bytes), params, dim);
+  /** An unverified in-memory graph (tests, experiments). */
+  static async fromBytes(bytes: Uint8Array, params: TextFeatureParams, dim: number, titleView = false): Promise<OfflineTextEncoder> {
+    return new OfflineTextEncoder(await bytesSession(bytes), params, dim, titleView);
   }
 
-  /** The ONNX inputs for a batch of raw or cleaned texts. */
-  preprocess(texts: string[]): { ids: BigInt64Array; tf: Float32Array; dims: number[] } {
-    const b = padBatch(texts.map((t) => sparseRow(t, this.params)));
-    return { ids: b.ids, tf: b.tf, dims: [texts.length, b.width] };
+  /** The ONNX inputs for a batch of raw or cleaned texts (and, for the title view, names and prices). */
+  preprocess(texts: string[], fields?: (TitleFields | undefined)[]): PlainFeeds {
+    const feeds: PlainFeeds = {};
+    const put = (pre: string, rs: SparseRow[]): void => {
+      const b = padBatch(rs);
+      const dims = [rs.length, b.width];
+      feeds[`${pre}ids`] = { type: 'int64', data: b.ids, dims };
+      feeds[`${pre}tf`] = { type: 'float32', data: b.tf, dims };
+    };
+    put('', texts.map((t) => sparseRow(t, this.params)));
+    if (this.titleView) put('title_', texts.map((_, i) => titleRow(fields?.[i]?.name ?? '', fields?.[i]?.price ?? null, this.params)));
+    return feeds;
   }
 
-  async encode(texts: string[]): Promise<Float32Array[]> {
+  /**
+   * texts: Listing.modelText. fields (same order): Listing.name and Listing.price, read by the title view;
+   * without them a listing is encoded as if it had no name and no price, which costs accuracy.
+   */
+  async encode(texts: string[], fields?: (TitleFields | undefined)[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
-    const x = this.preprocess(texts);
-    const out = await this.session.run(
-      { ids: { type: 'int64', data: x.ids, dims: x.dims }, tf: { type: 'float32', data: x.tf, dims: x.dims } },
-      'embedding',
-    );
+    if (fields && fields.length !== texts.length) throw new Error(`encode got ${texts.length} texts but ${fields.length} title fields; pass one { name, price } per text.`);
+    const out = await runOutput(this.session, this.preprocess(texts, fields), 'embedding');
     return rows(out.data, texts.length);
   }
 
@@ -46,15 +75,16 @@ export class OfflineTextEncoder {
 }
 
 export class OfflineImageEncoder {
-  private constructor(private readonly session: LocalSession, readonly params: ImageFeatureParams, readonly dim: number) {}
+  private constructor(private readonly session: Runner, readonly params: ImageFeatureParams, readonly dim: number) {}
 
-  static async load(entry: ManifestEntry, modelsDir: string): Promise<OfflineImageEncoder> {
+  static async load(entry: ManifestEntry, modelsDir: string, options: EncoderOpenOptions = {}): Promise<OfflineImageEncoder> {
     const p = entry.preprocessing as unknown as ImageFeatureParams;
-    return new OfflineImageEncoder(await LocalSession.open(filePath(entry, modelsDir)), p, entry.embeddingDim ?? 0);
+    return new OfflineImageEncoder(await open(entry, modelsDir, options), p, entry.embeddingDim ?? 0);
   }
 
+  /** An unverified in-memory graph (tests, experiments). */
   static async fromBytes(bytes: Uint8Array, params: ImageFeatureParams, dim: number): Promise<OfflineImageEncoder> {
-    return new OfflineImageEncoder(await LocalSession.open(bytes), params, dim);
+    return new OfflineImageEncoder(await bytesSession(bytes), params, dim);
   }
 
   /** Input photos: HWC RGB at params.size x params.size (uint8, or float in [0,1]), e.g. thumbnailRgb(bytes, size). */
@@ -63,7 +93,7 @@ export class OfflineImageEncoder {
     const S = this.params.size;
     const x = new Float32Array(images.length * 3 * S * S);
     images.forEach((img, i) => x.set(toChw(img, S), i * 3 * S * S));
-    const out = await this.session.run({ image: { type: 'float32', data: x, dims: [images.length, 3, S, S] } }, 'embedding');
+    const out = await runOutput(this.session, { image: { type: 'float32', data: x, dims: [images.length, 3, S, S] } }, 'embedding');
     return rows(out.data, images.length);
   }
 

@@ -6,17 +6,23 @@
 import path from 'node:path';
 import type { ManifestEntry } from '../manifest-types.js';
 import {
-  DEFAULT_IMAGE_FEATURES, DEFAULT_IMAGE_FIT, fitImageModel, imageEmbeddingDim, imageModelOnnx, toChw,
+  DEFAULT_IMAGE_FEATURES, DEFAULT_IMAGE_FIT, fitImageModel, imageEmbeddingDim, imageModelOnnx, modelEmbeddingDim, toChw,
   type ImageFeatureParams, type ImageFitOptions,
 } from './image-model.js';
+import { DEFAULT_PROBE_FIT, fitProbe, probeLogProbs, type ProbeFitOptions } from './image-probe.js';
+import { bytesSession, runOutput } from './session.js';
 import { writeModelFile } from './manifest-files.js';
 import { idFraction } from './random.js';
-import { DEFAULT_TEXT_FEATURES, sparseRow, type TextFeatureParams } from './text-features.js';
+import { DEFAULT_TEXT_FEATURES, sparseRow, titleRow, type SparseRow, type TextFeatureParams } from './text-features.js';
 import { DEFAULT_TEXT_FIT, fitTextModel, textEmbedding, textModelOnnx, type TextFitOptions } from './text-model.js';
 
 export interface FitInput {
   /** label = class code, or null for listings whose text may be used unsupervised only (held-out). */
-  listings: { id: string; modelText: string; label: number | null }[];
+  listings: {
+    id: string; modelText: string; label: number | null;
+    /** Display name and parsed price (Listing.name / Listing.price) for the title view; missing reads as "" / null. */
+    name?: string; price?: number | null;
+  }[];
   /** HWC RGB at imageFeatures.size (default 32); photos of held-out listings should be left out. */
   photos: { listingId: string; imageId: string; rgb: Float32Array | Uint8Array }[];
 }
@@ -28,8 +34,12 @@ export interface FitOptions {
   version?: string;
   textFeatures?: TextFeatureParams;
   textFit?: TextFitOptions;
+  /** Adds the title view (name grams + price tokens) to the text encoder; default true. */
+  titleView?: boolean;
   imageFeatures?: ImageFeatureParams;
   imageFit?: ImageFitOptions;
+  /** The image encoder's supervised probe; null leaves it out (features only). */
+  probeFit?: ProbeFitOptions | null;
   /** Folds for the out-of-fold text embeddings (0 disables). */
   folds?: number;
   onProgress?: (stage: string) => void;
@@ -40,7 +50,12 @@ export interface FitResult {
   image: ManifestEntry;
   /** listing id -> out-of-fold text embedding, for every labelled listing; train the classifier on these. */
   outOfFoldText: Map<string, Float32Array>;
-  timings: { textMs: number; oofMs: number; imageMs: number };
+  /**
+   * image id -> out-of-fold image embedding, for every photo of a labelled listing (when the probe is on);
+   * train the classifier on these for training photos, as with outOfFoldText.
+   */
+  outOfFoldImage: Map<string, Float32Array>;
+  timings: { textMs: number; oofMs: number; imageMs: number; probeMs: number };
 }
 
 export async function fitOfflineEncoders(input: FitInput, outDir: string, opts: FitOptions): Promise<FitResult> {
@@ -56,9 +71,11 @@ export async function fitOfflineEncoders(input: FitInput, outDir: string, opts: 
 
   let t0 = Date.now();
   opts.onProgress?.('text');
-  const rowsAll = labelled.map((l) => sparseRow(l.modelText, tp));
+  // One row set per view: the body (name + description) and, optionally, the title (name + price).
+  const views: SparseRow[][] = [labelled.map((l) => sparseRow(l.modelText, tp))];
+  if (opts.titleView ?? true) views.push(labelled.map((l) => titleRow(l.name ?? '', l.price ?? null, tp)));
   const labels = labelled.map((l) => l.label);
-  const textModel = fitTextModel(rowsAll, labels, 2 ** tp.bits, K, tf);
+  const textModels = views.map((rows) => fitTextModel(rows, labels, 2 ** tp.bits, K, tf));
   const textMs = Date.now() - t0;
 
   t0 = Date.now();
@@ -67,8 +84,13 @@ export async function fitOfflineEncoders(input: FitInput, outDir: string, opts: 
   for (let f = 0; f < folds; f++) {
     opts.onProgress?.(`text fold ${f + 1}/${folds}`);
     const inFold = labelled.map((l) => Math.floor(idFraction(l.id, 'oof') * folds) === f);
-    const m = fitTextModel(rowsAll.filter((_, i) => !inFold[i]), labels.filter((_, i) => !inFold[i]), 2 ** tp.bits, K, tf);
-    labelled.forEach((l, i) => { if (inFold[i]) outOfFoldText.set(l.id, textEmbedding(m, rowsAll[i]!)); });
+    const ms = views.map((rows) => fitTextModel(rows.filter((_, i) => !inFold[i]), labels.filter((_, i) => !inFold[i]), 2 ** tp.bits, K, tf));
+    labelled.forEach((l, i) => {
+      if (!inFold[i]) return;
+      const e = new Float32Array(K * views.length);
+      ms.forEach((m, v) => e.set(textEmbedding(m, views[v]![i]!), v * K));
+      outOfFoldText.set(l.id, e);
+    });
   }
   const oofMs = Date.now() - t0;
 
@@ -77,26 +99,88 @@ export async function fitOfflineEncoders(input: FitInput, outDir: string, opts: 
   const imageModel = fitImageModel(input.photos.map((p) => toChw(p.rgb, ip.size)), ip, opts.imageFit ?? DEFAULT_IMAGE_FIT);
   const imageMs = Date.now() - t0;
 
-  const textFile = writeModelFile(path.join(outDir, `offline-text-${version.replace(/[:]/g, '')}.onnx`), textModelOnnx(textModel), opts.modelsDir);
+  t0 = Date.now();
+  const probeFit = opts.probeFit === undefined ? DEFAULT_PROBE_FIT : opts.probeFit;
+  const outOfFoldImage = new Map<string, Float32Array>();
+  if (probeFit) {
+    opts.onProgress?.('image probe');
+    const labelOf = new Map(labelled.map((l) => [l.id, l.label]));
+    const photos = input.photos.filter((p) => labelOf.has(p.listingId));
+    const feats = await encodeFeatures(imageModelOnnx(imageModel), photos.map((p) => p.rgb), ip.size);
+    const F = imageEmbeddingDim(ip);
+    const y = photos.map((p) => labelOf.get(p.listingId)!);
+    const pick = (keep: (i: number) => boolean): { x: Float32Array; n: number; y: number[] } => {
+      const idx = photos.map((_, i) => i).filter(keep);
+      const x = new Float32Array(idx.length * F);
+      idx.forEach((i, r) => x.set(feats.subarray(i * F, (i + 1) * F), r * F));
+      return { x, n: idx.length, y: idx.map((i) => y[i]!) };
+    };
+    const all = pick(() => true);
+    imageModel.probe = fitProbe(all.x, all.n, F, all.y, K, probeFit);
+    const foldOf = photos.map((p) => Math.floor(idFraction(p.listingId, 'oof') * folds));
+    for (let f = 0; f < folds; f++) {
+      opts.onProgress?.(`image probe fold ${f + 1}/${folds}`);
+      const rest = pick((i) => foldOf[i] !== f);
+      const m = fitProbe(rest.x, rest.n, F, rest.y, K, probeFit);
+      photos.forEach((p, i) => {
+        if (foldOf[i] !== f) return;
+        const e = new Float32Array(F + K);
+        e.set(feats.subarray(i * F, (i + 1) * F));
+        e.set(probeLogProbs(m, feats.subarray(i * F, (i + 1) * F)), F);
+        outOfFoldImage.set(p.imageId, e);
+      });
+    }
+  }
+  const probeMs = Date.now() - t0;
+
+  const textFile = writeModelFile(path.join(outDir, `offline-text-${version.replace(/[:]/g, '')}.onnx`), textModelOnnx(textModels.map((model, v) => (v === 0 ? { model, ids: 'ids', tf: 'tf' } : { model, ids: 'title_ids', tf: 'title_tf' }))), opts.modelsDir);
   const imageFile = writeModelFile(path.join(outDir, `offline-image-${version.replace(/[:]/g, '')}.onnx`), imageModelOnnx(imageModel), opts.modelsDir);
-  const imageDim = imageEmbeddingDim(ip);
+  const imageDim = modelEmbeddingDim(imageModel);
   const text: ManifestEntry = {
     role: 'text-encoder', name: 'offline-text-hashed-ngrams', version: `offline-text@${version}`, runtime: 'onnxruntime',
     files: [textFile],
-    inputs: [{ name: 'ids', type: 'int64', shape: ['batch', 'tokens'] }, { name: 'tf', type: 'float32', shape: ['batch', 'tokens'] }],
-    outputs: [{ name: 'embedding', type: 'float32', shape: ['batch', K] }],
-    preprocessing: { ...tp, hash: 'fnv1a32', grams: 'w<n>:<words joined by space>, c:<char n-gram of <word>>', tf: '1+ln(count)', clean: 'DESIGN.md section 3' },
-    classes, embeddingDim: K, createdAt,
-    notes: { fit: tf, labelledListings: labelled.length, outOfFoldFolds: folds, embedding: 'class log-probabilities' },
+    inputs: (views.length > 1 ? ['', 'title_'] : ['']).flatMap((pre) => [
+      { name: `${pre}ids`, type: 'int64', shape: ['batch', `${pre}tokens`] }, { name: `${pre}tf`, type: 'float32', shape: ['batch', `${pre}tokens`] },
+    ]),
+    outputs: [{ name: 'embedding', type: 'float32', shape: ['batch', K * views.length] }],
+    preprocessing: {
+      ...tp, hash: 'fnv1a32', grams: 'w<n>:<words joined by space>, c:<char n-gram of <word>>', tf: '1+ln(count)', clean: 'DESIGN.md section 3',
+      views: views.length > 1
+        ? ['body: modelText -> ids/tf', 'title: name grams + price tokens p:<floor(2*log2(1+price))>, p:<b>>1>h, p:<b>>2>q or p:none -> title_ids/title_tf']
+        : ['body: modelText -> ids/tf'],
+    },
+    classes, embeddingDim: K * views.length, createdAt,
+    notes: { fit: tf, labelledListings: labelled.length, outOfFoldFolds: folds, embedding: `class log-probabilities per view (${views.length} x ${K})` },
   };
   const image: ManifestEntry = {
     role: 'image-encoder', name: 'offline-image-kmeans-patches', version: `offline-image@${version}`, runtime: 'onnxruntime',
     files: [imageFile],
     inputs: [{ name: 'image', type: 'float32', shape: ['batch', 3, ip.size, ip.size] }],
     outputs: [{ name: 'embedding', type: 'float32', shape: ['batch', imageDim] }],
-    preprocessing: { ...ip, layout: 'NCHW', scale: '[0,1] RGB', resize: `letterboxed photo resized to ${ip.size}x${ip.size}` },
+    preprocessing: {
+      ...ip, ...(probeFit ? { classifierColumns: [imageEmbeddingDim(ip), imageDim] } : {}), layout: 'NCHW', scale: '[0,1] RGB', resize: `letterboxed photo resized to ${ip.size}x${ip.size}` },
     embeddingDim: imageDim, createdAt,
-    notes: { fit: opts.imageFit ?? DEFAULT_IMAGE_FIT, photos: input.photos.length },
+    notes: { fit: opts.imageFit ?? DEFAULT_IMAGE_FIT, probe: probeFit, photos: input.photos.length, embedding: probeFit ? `${imageEmbeddingDim(ip)} features + ${K} probe class log-probabilities` : 'features' },
   };
-  return { text, image, outOfFoldText, timings: { textMs, oofMs, imageMs } };
+  return { text, image, outOfFoldText, outOfFoldImage, timings: { textMs, oofMs, imageMs, probeMs } };
+}
+
+/** Features of the given photos through the (probe-less) ONNX graph, flat n x dim. */
+async function encodeFeatures(graph: Uint8Array, rgb: (Float32Array | Uint8Array)[], S: number): Promise<Float32Array> {
+  const session = await bytesSession(graph);
+  try {
+    const parts: Float32Array[] = [];
+    for (let s = 0; s < rgb.length; s += 256) {
+      const batch = rgb.slice(s, s + 256);
+      const x = new Float32Array(batch.length * 3 * S * S);
+      batch.forEach((img, i) => x.set(toChw(img, S), i * 3 * S * S));
+      parts.push((await runOutput(session, { image: { type: 'float32', data: x, dims: [batch.length, 3, S, S] } }, 'embedding')).data);
+    }
+    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+    let o = 0;
+    for (const p of parts) { out.set(p, o); o += p.length; }
+    return out;
+  } finally {
+    await session.close();
+  }
 }

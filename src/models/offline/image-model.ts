@@ -3,6 +3,7 @@
 // with the folded filters, soft-thresholding both polarities, average-pooling over a grid, plus a 4x4x4
 // colour histogram. Everything after fitting is a plain ONNX graph (Conv/Relu/AveragePool/OneHot).
 import { GraphBuilder } from '../onnx-writer/graph-builder.js';
+import type { ImageProbe } from './image-probe.js';
 import { symmetricEigen } from './linalg.js';
 import { Rng } from './random.js';
 
@@ -40,6 +41,22 @@ export interface ImageModel {
   /** Per-filter sum of weights (for the patch-mean term) and offset (the whitening mean term). */
   filterSums: Float32Array;
   offsets: Float32Array;
+  /** Optional supervised probe whose class log-probabilities are appended to the features. */
+  probe?: ImageProbe;
+}
+
+/** Width of the encoder's output: features, plus the probe's class log-probabilities when present. */
+export const modelEmbeddingDim = (m: ImageModel): number => imageEmbeddingDim(m.params) + (m.probe?.classes ?? 0);
+
+/** AveragePool window and stride that cut the (size - patch + 1)^2 response map into grid x grid cells. */
+export function poolGeometry(p: ImageFeatureParams): { kernel: number; stride: number } {
+  const H = p.size - p.patch + 1;
+  const kernel = Math.ceil(H / p.grid);
+  const stride = p.grid > 1 ? Math.floor((H - kernel) / (p.grid - 1)) : 1;
+  if (stride < 1 || Math.floor((H - kernel) / stride) + 1 !== p.grid) {
+    throw new Error(`Image features size ${p.size}, patch ${p.patch} and grid ${p.grid} do not tile evenly; pick another grid.`);
+  }
+  return { kernel, stride };
 }
 
 export const imageEmbeddingDim = (p: ImageFeatureParams): number => 2 * p.centroids * p.grid * p.grid + 64;
@@ -168,7 +185,7 @@ function sphericalKmeans(x: Float32Array, M: number, D: number, K: number, itera
 
 /** ONNX graph: input image [batch, 3, size, size] float32 in [0,1]; output embedding [batch, imageEmbeddingDim]. */
 export function imageModelOnnx(m: ImageModel): Uint8Array {
-  const { size: S, patch: P, centroids: K, grid, alpha, epsNorm } = m.params;
+  const { size: S, patch: P, centroids: K, alpha, epsNorm } = m.params;
   const D = 3 * P * P;
   const g = new GraphBuilder('offline_image_encoder');
   g.input('image', 'float32', ['batch', 3, S, S]);
@@ -183,9 +200,7 @@ export function imageModelOnnx(m: ImageModel): Uint8Array {
   const a = g.init('alpha', [1], new Float32Array([alpha]));
   const pos = g.op('Relu', [g.op('Sub', [z, a])]);
   const neg = g.op('Relu', [g.op('Sub', [g.op('Neg', [z]), a])]);
-  const H = S - P + 1;
-  const k = Math.ceil(H / grid);
-  const stride = grid > 1 ? Math.floor((H - k) / (grid - 1)) : 1;
+  const { kernel: k, stride } = poolGeometry(m.params);
   const pooled = g.op('AveragePool', [g.op('Concat', [pos, neg], { axis: 1 })], { kernel_shape: [k, k], strides: [stride, stride] });
   const feats = g.op('Flatten', [pooled], { axis: 1 });
   // Colour histogram: 4 levels per channel -> bin = 16r + 4g + b, one-hot, mean over pixels, sqrt.
@@ -194,7 +209,16 @@ export function imageModelOnnx(m: ImageModel): Uint8Array {
   const bins = g.op('Cast', [g.op('Flatten', [bin], { axis: 1 })], { to: 7 });
   const onehot = g.op('OneHot', [bins, g.init('depth', [1], [64]), g.init('onoff', [2], new Float32Array([0, 1]))], { axis: -1 });
   const hist = g.op('Sqrt', [g.op('ReduceMean', [onehot], { axes: [1], keepdims: 0 })]);
-  g.op('Concat', [feats, hist], { axis: 1 }, 'embedding');
-  g.output('embedding', 'float32', ['batch', imageEmbeddingDim(m.params)]);
+  const F = imageEmbeddingDim(m.params);
+  if (!m.probe) {
+    g.op('Concat', [feats, hist], { axis: 1 }, 'embedding');
+  } else {
+    const pr = m.probe;
+    const all = g.op('Concat', [feats, hist], { axis: 1 });
+    const xs = g.op('Div', [g.op('Sub', [all, g.init('pmean', [F], pr.mean)]), g.init('pstd', [F], pr.std)]);
+    const lp = g.op('LogSoftmax', [g.op('Gemm', [xs, g.init('pw', [F, pr.classes], pr.weights), g.init('pb', [pr.classes], pr.bias)])], { axis: -1 });
+    g.op('Concat', [all, lp], { axis: 1 }, 'embedding');
+  }
+  g.output('embedding', 'float32', ['batch', modelEmbeddingDim(m)]);
   return g.encode('Offline image encoder: k-means patch features (Coates & Ng) + colour histogram.');
 }

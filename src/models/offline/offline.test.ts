@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { OfflineImageEncoder, OfflineTextEncoder } from './encoders.js';
 import { fitOfflineEncoders } from './fit.js';
 import { Rng } from './random.js';
-import { sparseRow } from './text-features.js';
+import { sparseRow, titleRow } from './text-features.js';
 import { fitTextModel, textEmbedding } from './text-model.js';
 
 const modelsDir = mkdtempSync(path.join(tmpdir(), 'offline-'));
@@ -16,7 +16,8 @@ const r = new Rng(5);
 const listings = Array.from({ length: 90 }, (_, i) => {
   const c = i % 3;
   const text = Array.from({ length: 6 }, () => words[c]![r.int(4)]).join(' ') + ' posted in town';
-  return { id: `id${i}`, modelText: text, label: c };
+  // Names carry the class word; prices separate the classes too (cheap, mid, dear).
+  return { id: `id${i}`, modelText: text, label: c, name: `${words[c]![r.int(4)]} for sale`, price: i % 5 === 0 ? null : 10 ** (c + 1) };
 });
 // Photos: class-coloured noise, 8x8 RGB so the test stays fast.
 const photos = listings.map((l) => ({
@@ -36,19 +37,32 @@ describe('fitOfflineEncoders', () => {
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(e.files[0]!.sha256);
     }
     expect(fit.outOfFoldText.size).toBe(listings.length);
+    expect(fit.outOfFoldImage.size).toBe(photos.length);
+    expect(fit.outOfFoldImage.get(photos[0]!.imageId)!.length).toBe(fit.image.embeddingDim);
     const te = await OfflineTextEncoder.load(fit.text, modelsDir);
     const texts = [listings[0]!.modelText, 'Sofa & CHAIR!! unseen-word', ''];
-    const onnx = await te.encode(texts);
+    const fields = [{ name: listings[0]!.name, price: listings[0]!.price }, { name: 'Drill', price: 1000 }, { name: '', price: null }];
+    const onnx = await te.encode(texts, fields);
+    expect(te.titleView).toBe(true);
+    expect(onnx[0]!.length).toBe(6);
+    expect(fit.outOfFoldText.get('id0')!.length).toBe(6);
     const rows = listings.map((l) => sparseRow(l.modelText, te.params));
     const ts = fitTextModel(rows, listings.map((l) => l.label), 2 ** te.params.bits, 3, { epochs: 5, lr: 1, l2: 1e-6, seed: 1 });
     texts.forEach((t, i) => textEmbedding(ts, sparseRow(t, te.params)).forEach((v, k) => expect(Math.abs(v - onnx[i]![k]!)).toBeLessThan(1e-4)));
-    expect(onnx[0]!.indexOf(Math.max(...onnx[0]!))).toBe(0);
+    const titleRows = listings.map((l) => titleRow(l.name, l.price, te.params));
+    const tt = fitTextModel(titleRows, listings.map((l) => l.label), 2 ** te.params.bits, 3, { epochs: 5, lr: 1, l2: 1e-6, seed: 1 });
+    fields.forEach((f, i) => textEmbedding(tt, titleRow(f.name, f.price, te.params)).forEach((v, k) => expect(Math.abs(v - onnx[i]![3 + k]!)).toBeLessThan(1e-4)));
+    expect(onnx[0]!.indexOf(Math.max(...onnx[0]!.subarray(0, 3)))).toBe(0);
+    expect(Array.from(onnx[1]!.subarray(3)).indexOf(Math.max(...onnx[1]!.subarray(3)))).toBe(2);
     await te.close();
     const ie = await OfflineImageEncoder.load(fit.image, modelsDir);
     const emb = await ie.encode(photos.slice(0, 4).map((p) => p.rgb));
     expect(emb).toHaveLength(4);
     expect(emb[0]!.length).toBe(fit.image.embeddingDim);
     expect(emb.every((e) => e.every(Number.isFinite))).toBe(true);
+    // The probe's class log-probabilities close the embedding and recover the class-coloured photos.
+    const lp = emb.map((e) => Array.from(e.subarray(e.length - 3)));
+    lp.forEach((l, i) => expect(l.indexOf(Math.max(...l))).toBe(listings[i]!.label));
     await ie.close();
   });
 });

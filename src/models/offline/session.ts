@@ -1,32 +1,30 @@
-// A tiny onnxruntime helper for the offline encoders; the lead will swap it for the runtime module's
-// session/provider code. It is the only place here that imports onnxruntime-node.
-import * as ort from 'onnxruntime-node';
+// Sessions for the offline encoders. Served models open through the runtime module
+// (openModelSession: sha256 + input/output checks, provider fallback); `bytesSession` opens an
+// in-memory graph for tests and experiments, which have no manifest entry to verify against.
+import { InferenceSession } from 'onnxruntime-node';
+import { Tensor, type Feeds, type Fetches } from '../runtime/session.js';
 
-export type Feeds = Record<string, { type: 'float32' | 'int64'; data: Float32Array | BigInt64Array; dims: number[] }>;
+/** The part of a runtime ModelSession the encoders use. */
+export interface Runner {
+  run(feeds: Feeds): Promise<Fetches>;
+  close(): Promise<void>;
+}
 
-export class LocalSession {
-  private constructor(private readonly session: ort.InferenceSession) {}
+export async function bytesSession(bytes: Uint8Array, intraOpThreads?: number): Promise<Runner> {
+  const s = await InferenceSession.create(bytes, intraOpThreads !== undefined ? { intraOpNumThreads: intraOpThreads } : {});
+  return { run: (feeds) => s.run(feeds), close: () => s.release() };
+}
 
-  static async open(pathOrBytes: string | Uint8Array): Promise<LocalSession> {
-    const s = typeof pathOrBytes === 'string'
-      ? await ort.InferenceSession.create(pathOrBytes)
-      : await ort.InferenceSession.create(pathOrBytes);
-    return new LocalSession(s);
-  }
+export type PlainFeeds = Record<string, { type: 'float32' | 'int64'; data: Float32Array | BigInt64Array; dims: number[] }>;
 
-  /** Runs the graph and returns one output as a flat Float32Array plus its dims. */
-  async run(feeds: Feeds, output: string): Promise<{ data: Float32Array; dims: number[] }> {
-    const inputs: Record<string, ort.Tensor> = {};
-    for (const [name, f] of Object.entries(feeds)) inputs[name] = new ort.Tensor(f.type, f.data, f.dims);
-    const out = await this.session.run(inputs);
-    const t = out[output];
-    if (!t) throw new Error(`The ONNX model has no output "${output}"; check the manifest entry against the file.`);
-    return { data: t.data as Float32Array, dims: [...t.dims] };
-  }
-
-  async close(): Promise<void> {
-    await this.session.release();
-  }
+/** Runs the graph on plain typed arrays and returns one output as a flat Float32Array plus its dims. */
+export async function runOutput(r: Runner, feeds: PlainFeeds, output: string): Promise<{ data: Float32Array; dims: number[] }> {
+  const inputs: Feeds = {};
+  for (const [name, f] of Object.entries(feeds)) inputs[name] = new Tensor(f.type, f.data, f.dims);
+  const out = await r.run(inputs);
+  const t = out[output];
+  if (!t) throw new Error(`The ONNX model has no output "${output}"; check the manifest entry against the file.`);
+  return { data: t.data as Float32Array, dims: [...t.dims] };
 }
 
 /** Splits a flat [n, d] buffer into n row copies. */

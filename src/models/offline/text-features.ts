@@ -62,7 +62,29 @@ export interface SparseRow {
 }
 
 export function sparseRow(text: string, p: TextFeatureParams): SparseRow {
-  const m = textBuckets(text, p);
+  return toSparse(textBuckets(text, p));
+}
+
+/**
+ * The title view: the listing name's grams plus price tokens (log2 price buckets at three widths, or
+ * "p:none" when the price is missing). The name and price are part of the listing's text fields.
+ */
+export function titleRow(name: string, price: number | null, p: TextFeatureParams): SparseRow {
+  const m = textBuckets(name, p);
+  const mask = 2 ** p.bits - 1;
+  const add = (g: string): void => {
+    const k = fnv(g) & mask;
+    m.set(k, (m.get(k) ?? 0) + 1);
+  };
+  if (price === null || !Number.isFinite(price) || price < 0) add('p:none');
+  else {
+    const b = Math.floor(Math.log2(1 + price) * 2);
+    add(`p:${b}`); add(`p:${b >> 1}h`); add(`p:${b >> 2}q`);
+  }
+  return toSparse(m);
+}
+
+function toSparse(m: Map<number, number>): SparseRow {
   const ids = new Int32Array(m.size);
   const tf = new Float32Array(m.size);
   let j = 0;

@@ -105,18 +105,35 @@ export function fitTextModel(rows: SparseRow[], labels: number[], buckets: numbe
   return { buckets, classes, idf, weights: W, bias: b };
 }
 
-/** ONNX graph: inputs ids [batch, tokens] int64 and tf [batch, tokens] float32 (0 = padding); output embedding [batch, K]. */
-export function textModelOnnx(m: TextModel): Uint8Array {
+/** Symbolic token dimension of a view's inputs: "tokens" for the body (ids/tf), "<prefix>tokens" for others. */
+export const viewTokensDim = (idsName: string): string => idsName.replace(/ids$/, 'tokens');
+
+/** One hashed-gram view of the listing and the ONNX input names that carry its sparse row. */
+export interface TextView { model: TextModel; ids: string; tf: string }
+
+/**
+ * ONNX graph: per view, inputs <ids> [batch, tokens] int64 and <tf> [batch, tokens] float32 (0 = padding);
+ * output embedding [batch, views * K]: each view's class log-probabilities, concatenated in view order.
+ */
+export function textModelOnnx(views: TextModel | TextView[]): Uint8Array {
+  const vs = Array.isArray(views) ? views : [{ model: views, ids: 'ids', tf: 'tf' }];
   const g = new GraphBuilder('offline_text_encoder');
-  g.input('ids', 'int64', ['batch', 'tokens']);
-  g.input('tf', 'float32', ['batch', 'tokens']);
-  const idf = g.op('Gather', [g.init('idf', [m.buckets], m.idf), 'ids'], { axis: 0 });
-  const w = g.op('Mul', ['tf', idf]);
-  const nrm = g.op('Max', [g.op('ReduceL2', [w], { axes: [1], keepdims: 1 }), g.init('tiny', [1], new Float32Array([1e-12]))]);
-  const wn = g.op('Unsqueeze', [g.op('Div', [w, nrm]), g.init('ax1', [1], [1])]);
-  const rowsE = g.op('Gather', [g.init('proj', [m.buckets, m.classes], m.weights), 'ids'], { axis: 0 });
-  const logits = g.op('Add', [g.op('Squeeze', [g.op('MatMul', [wn, rowsE]), g.init('ax1b', [1], [1])]), g.init('bias', [m.classes], m.bias)]);
-  g.op('LogSoftmax', [logits], { axis: -1 }, 'embedding');
-  g.output('embedding', 'float32', ['batch', m.classes]);
-  return g.encode('Offline text encoder: hashed n-gram TF-IDF -> supervised class log-probabilities.');
+  const outs = vs.map(({ model: m, ids, tf }) => {
+    // Each view pads to its own width, so each gets its own symbolic token dimension.
+    const tokens = viewTokensDim(ids);
+    g.input(ids, 'int64', ['batch', tokens]);
+    g.input(tf, 'float32', ['batch', tokens]);
+    const idf = g.op('Gather', [g.init('idf', [m.buckets], m.idf), ids], { axis: 0 });
+    const w = g.op('Mul', [tf, idf]);
+    const nrm = g.op('Max', [g.op('ReduceL2', [w], { axes: [1], keepdims: 1 }), g.init('tiny', [1], new Float32Array([1e-12]))]);
+    const wn = g.op('Unsqueeze', [g.op('Div', [w, nrm]), g.init('ax1', [1], [1])]);
+    const rowsE = g.op('Gather', [g.init('proj', [m.buckets, m.classes], m.weights), ids], { axis: 0 });
+    const logits = g.op('Add', [g.op('Squeeze', [g.op('MatMul', [wn, rowsE]), g.init('ax1b', [1], [1])]), g.init('bias', [m.classes], m.bias)]);
+    return g.op('LogSoftmax', [logits], { axis: -1 });
+  });
+  const K = vs.reduce((a, v) => a + v.model.classes, 0);
+  if (outs.length === 1) g.op('Identity', [outs[0]!], {}, 'embedding');
+  else g.op('Concat', outs, { axis: 1 }, 'embedding');
+  g.output('embedding', 'float32', ['batch', K]);
+  return g.encode('Offline text encoder: hashed n-gram TF-IDF views -> supervised class log-probabilities.');
 }

@@ -1,0 +1,89 @@
+// Shared by the API benchmarks: the benchmark environment (a dedicated schema, queue prefix and models
+// folder, prepared once by bench/api-prepare.ts), the API as a separate process on loopback, and
+// latency percentiles. Every request goes to 127.0.0.1 only, and every loop is bounded.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../src/config.js';
+
+/** The trained models of the bench environment. */
+export function benchModelsDir(): string {
+  return process.env.BENCH_MODELS_DIR ?? path.join(PROJECT_ROOT, 'var', 'bench-api', 'models');
+}
+
+/** Where `npm run bench:api:prepare` puts the fully backfilled, trained and classified catalogue. */
+export function benchEnv(over: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...(process.env as Record<string, string>),
+    DB_SCHEMA: process.env.BENCH_DB_SCHEMA ?? 'bench_api',
+    QUEUE_PREFIX: process.env.BENCH_QUEUE_PREFIX ?? 'benchapi',
+    MODELS_DIR: benchModelsDir(),
+    VAR_DIR: path.join(PROJECT_ROOT, 'var', 'bench-api'),
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    // One client sends hundreds of requests a minute on purpose.
+    API_RATE_LIMIT_PER_MINUTE: '0',
+    ...over,
+  };
+}
+
+export interface ApiProcess {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `src/api/main.ts` as its own process and waits until /readyz (or only /healthz) answers 200. */
+export async function startApiProcess(env: Record<string, string>, opts: { port: number; requireReady?: boolean }): Promise<ApiProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/api/main.ts')], {
+    cwd: PROJECT_ROOT,
+    env: { ...env, API_HOST: '127.0.0.1', API_PORT: String(opts.port) },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${opts.port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`The API process exited with code ${child.exitCode} before it was ready; see its log above.`);
+    const res = await fetch(`${url}${opts.requireReady === false ? '/healthz' : '/readyz'}`).catch(() => null);
+    if (res?.ok) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`The API at ${url} was not ready within 120 s: ${res ? await res.text() : 'no answer'}.`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    url,
+    child,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export interface Percentiles {
+  n: number;
+  meanMs: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+export function percentiles(samplesMs: readonly number[]): Percentiles {
+  const s = [...samplesMs].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? NaN;
+  const round = (x: number) => Math.round(x * 100) / 100;
+  return {
+    n: s.length,
+    meanMs: round(s.reduce((a, b) => a + b, 0) / Math.max(1, s.length)),
+    p50Ms: round(at(0.5)),
+    p95Ms: round(at(0.95)),
+    p99Ms: round(at(0.99)),
+    maxMs: round(s[s.length - 1] ?? NaN),
+  };
+}
+
+export function report(name: string, figures: Record<string, unknown>): void {
+  console.log(JSON.stringify({ bench: name, ...figures }, null, 2));
+}

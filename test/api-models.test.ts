@@ -1,0 +1,178 @@
+// The API with trained models, against the real pools: /predict/* in the research project's JSON shape,
+// similar-listing ranking, text search, a webhook delivery that ends with a stored prediction, and
+// the web page in headless Chromium.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CATEGORY_NAMES } from '../src/domain/category.js';
+import { browserPageTest, CHROMIUM_PATH } from './support/browser.js';
+import { startTrainedApi, type TrainedApi } from './support/trained-api.js';
+
+let s: TrainedApi;
+let photoPath: string;
+let photoBytes: Buffer;
+let knownId: string;
+let knownText: string;
+
+interface Answer {
+  Category: string;
+  Probabilities: Record<string, number>;
+  modality: string;
+  modelVersion: string;
+  similar?: { id: string; score: number; photoUrl: string | null }[];
+}
+
+function form(parts: { image?: Buffer; imageType?: string; text?: string }): FormData {
+  const f = new FormData();
+  if (parts.image) f.append('image', new Blob([new Uint8Array(parts.image)], { type: parts.imageType ?? 'image/jpeg' }), 'photo.jpg');
+  if (parts.text !== undefined) f.append('text', parts.text);
+  return f;
+}
+
+async function post(path: string, body: FormData | string, headers: Record<string, string> = {}) {
+  const res = await fetch(`${s.api.url}${path}`, { method: 'POST', body, headers });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+function expectResearchShape(a: Answer) {
+  expect(Object.keys(a.Probabilities)).toEqual([...CATEGORY_NAMES]);
+  const values = Object.values(a.Probabilities);
+  expect(values.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 3);
+  expect(a.Probabilities[a.Category]).toBe(Math.max(...values));
+}
+
+beforeAll(async () => {
+  s = await startTrainedApi({ env: { API_UPLOAD_MAX_BYTES: String(512 * 1024) } });
+  const { rows } = await s.t.db.query<{ id: string; source_uri: string; name: string; description_raw: string }>(
+    `SELECT l.id, i.source_uri, l.name, l.description_raw FROM listings l JOIN images i ON i.listing_id = l.id
+     JOIN predictions p ON p.listing_id = l.id
+     WHERE l.status = 'processed' AND i.status = 'cleaned' ORDER BY l.id LIMIT 1`,
+  );
+  knownId = rows[0]!.id;
+  photoPath = rows[0]!.source_uri;
+  knownText = `${rows[0]!.name} ${rows[0]!.description_raw}`;
+  photoBytes = await readFile(photoPath);
+  await s.api.deps.index.sync();
+}, 900_000);
+afterAll(() => s?.close());
+
+describe('POST /predict/*', () => {
+  it('answers image, text and combined requests with Category and Probabilities', async () => {
+    const image = await post('/predict/image', form({ image: photoBytes }));
+    expect(image.status).toBe(200);
+    expectResearchShape(image.body as unknown as Answer);
+    expect(image.body.modality).toBe('image');
+
+    const text = await post('/predict/text', form({ text: knownText }));
+    expect(text.status).toBe(200);
+    expectResearchShape(text.body as unknown as Answer);
+    expect(text.body.modality).toBe('text');
+
+    const combined = await post('/predict/combined?similar=5', form({ image: photoBytes, text: knownText }));
+    expect(combined.status).toBe(200);
+    const answer = combined.body as unknown as Answer;
+    expectResearchShape(answer);
+    expect(answer.modality).toBe('combined');
+    expect(answer.similar).toHaveLength(5);
+
+    const json = await post('/predict/text', JSON.stringify({ text: knownText }), { 'content-type': 'application/json' });
+    expect(json.body.Category).toBe(text.body.Category);
+  });
+
+  it('refuses bad uploads with the right status and no stack trace', async () => {
+    const notImage = await post('/predict/image', form({ image: Buffer.from('this is plain text, not a photo'), imageType: 'text/plain' }));
+    expect(notImage.status).toBe(415);
+    expect(notImage.body.stack).toBeUndefined();
+    const truncated = await post('/predict/image', form({ image: photoBytes.subarray(0, Math.floor(photoBytes.length / 2)) }));
+    expect(truncated.status).toBe(422);
+    const tooBig = await post('/predict/image', form({ image: Buffer.concat([photoBytes, Buffer.alloc(600 * 1024)]) }));
+    expect(tooBig.status).toBe(413);
+    expect((await post('/predict/image', form({ text: 'no photo' }))).status).toBe(400);
+    expect((await post('/predict/text', form({ text: '! ? a' }))).status).toBe(422);
+    const wrongType = await fetch(`${s.api.url}/predict/image`, { method: 'POST', body: 'x', headers: { 'content-type': 'application/xml' } });
+    expect(wrongType.status).toBe(415);
+  });
+});
+
+describe('ranking', () => {
+  it('lists similar listings with scores, filtered by category on request', async () => {
+    const res = await fetch(`${s.api.url}/listings/${knownId}/similar?k=8`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { results: { id: string; score: number; category: string; name: string }[] };
+    expect(body.results).toHaveLength(8);
+    expect(body.results.map((r) => r.id)).not.toContain(knownId);
+    const scores = body.results.map((r) => r.score);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    expect(body.results.every((r) => r.name)).toBe(true);
+
+    const category = body.results[0]!.category;
+    const filtered = (await (await fetch(`${s.api.url}/listings/${knownId}/similar?k=5&category=${encodeURIComponent(category)}`)).json()) as typeof body;
+    expect(filtered.results.every((r) => r.category === category)).toBe(true);
+
+    expect((await fetch(`${s.api.url}/listings/${knownId}/similar?k=0`)).status).toBe(400);
+    expect((await fetch(`${s.api.url}/listings/${knownId}/similar?category=Nonsense`)).status).toBe(400);
+    expect((await fetch(`${s.api.url}/listings/no-such-listing/similar`)).status).toBe(404);
+  });
+
+  it('searches by text', async () => {
+    const res = await fetch(`${s.api.url}/search?q=${encodeURIComponent(knownText.slice(0, 60))}&k=5`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { queryCategory: string; results: { id: string }[] };
+    expect(CATEGORY_NAMES).toContain(body.queryCategory);
+    expect(body.results).toHaveLength(5);
+    expect((await fetch(`${s.api.url}/search`)).status).toBe(400);
+  });
+});
+
+describe('webhook to stored prediction', () => {
+  it('a signed delivery with an inline photo ends with a stored prediction, visible to /similar', async () => {
+    const id = 'wh-predicted-1';
+    const res = await s.api.deliver({
+      id,
+      name: 'Mountain bike, 21 gears',
+      description: knownText,
+      price: 85,
+      location: 'Bristol',
+      photos: [{ data: photoBytes.toString('base64') }],
+    });
+    expect(res.status).toBe(202);
+    const deadline = Date.now() + 60_000;
+    let status: { status: string; prediction: Answer | null } = { status: 'pending', prediction: null };
+    while (Date.now() < deadline && !status.prediction) {
+      await new Promise((r) => setTimeout(r, 200));
+      status = (await (await fetch(`${s.api.url}/listings/${id}`)).json()) as typeof status;
+    }
+    expect(status.status).toBe('processed');
+    expectResearchShape(status.prediction!);
+    expect(status.prediction!.modality).toBe('combined');
+    await s.api.deps.index.sync();
+    const similar = await fetch(`${s.api.url}/listings/${id}/similar?k=3`);
+    expect(similar.status).toBe(200);
+  });
+});
+
+describe('operations', () => {
+  it('is ready, documents itself and serves metrics', async () => {
+    const ready = await fetch(`${s.api.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { redis: { ok: true }, postgres: { ok: true }, models: { ok: true }, index: { ok: true } } });
+    const doc = (await (await fetch(`${s.api.url}/docs/json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/webhooks/listing-created', '/predict/combined', '/listings/{id}/similar', '/search']));
+    expect((await fetch(`${s.api.url}/docs`, { redirect: 'follow' })).status).toBe(200);
+    const metrics = await (await fetch(`${s.api.url}/metrics`)).text();
+    expect(metrics).toMatch(/listing_pipeline_http_request_duration_seconds_bucket\{[^}]*route="\/predict\/combined"/);
+    expect(metrics).toMatch(/listing_pipeline_search_index_listings \d+/);
+  });
+});
+
+describe.skipIf(!existsSync(CHROMIUM_PATH))(`web page in headless Chromium (skipped: ${CHROMIUM_PATH} absent; apt-get install chromium)`, () => {
+  it('categorises a dropped photo with text, shows similar listings, and searches', async () => {
+    const seen = await browserPageTest(s.api.url, { photoPath, text: knownText, query: knownText.split(' ').slice(0, 3).join(' ') });
+    expect(CATEGORY_NAMES).toContain(seen.category);
+    expect(seen.bars).toBe(CATEGORY_NAMES.length);
+    expect(seen.similar).toBeGreaterThan(0);
+    expect(seen.similarPhotosLoaded).toBeGreaterThan(0);
+    expect(seen.searchResults).toBeGreaterThan(0);
+    expect(seen.errors).toEqual([]);
+  });
+});
