@@ -66,6 +66,11 @@ const schema = z.object({
   API_BODY_LIMIT_BYTES: int(1024).default(1024 * 1024),
   /** Largest file accepted by /predict/* uploads. */
   API_UPLOAD_MAX_BYTES: int(1024).default(10 * 1024 * 1024),
+  /**
+   * How long the API's model batchers wait for company before running a batch. 0: a lone request runs
+   * at once (concurrent ones still share a batch while one runs), which keeps /predict fast.
+   */
+  API_BATCH_DELAY_MS: int(0, 1000).default(0),
   /** Requests per minute per client address on /predict, /search and /similar; 0 turns the limit off. */
   API_RATE_LIMIT_PER_MINUTE: int(0).default(600),
   /** Shared secret the marketplace signs webhook deliveries with; unset refuses every delivery (503). */

@@ -161,7 +161,7 @@ describe('operations', () => {
     expect((await fetch(`${s.api.url}/docs`, { redirect: 'follow' })).status).toBe(200);
     const metrics = await (await fetch(`${s.api.url}/metrics`)).text();
     expect(metrics).toMatch(/listing_pipeline_http_request_duration_seconds_bucket\{[^}]*route="\/predict\/combined"/);
-    expect(metrics).toMatch(/listing_pipeline_search_index_listings \d+/);
+    expect(metrics).toMatch(/listing_pipeline_search_index_listings\{[^}]*\} [1-9]\d*/);
   });
 });
 

@@ -57,21 +57,16 @@ export async function predict(
   input: PredictInput,
 ): Promise<{ answer: PredictionAnswer; embedding: Float32Array; probabilities: Float32Array }> {
   const m = requireModels(models, { text: input.text !== null, image: input.image !== null });
-  let textVector: Float32Array | null = null;
-  if (input.text !== null) {
-    const text = cleanModelText(input.text);
-    if (text === '') throw new ApiError(422, 'The text has no words left after cleaning (one-letter words and symbols are dropped); send a description.');
-    textVector = await m.textEmbedder!.embed(text);
-  }
-  let imageVector: Float32Array | null = null;
-  if (input.image !== null) {
-    const cleaned = await cleanImage(input.image, {
-      size: config.IMAGE_LETTERBOX_SIZE,
-      maxBytes: config.API_UPLOAD_MAX_BYTES,
-      maxPixels: config.IMAGE_MAX_PIXELS,
-    });
-    imageVector = await m.imageEmbedder!.embed(cleaned.letterboxed);
-  }
+  const text = input.text === null ? null : cleanModelText(input.text);
+  if (text === '') throw new ApiError(422, 'The text has no words left after cleaning (one-letter words and symbols are dropped); send a description.');
+  // The photo (sharp, then the image encoder) and the text (the text encoder) are independent.
+  const [textVector, imageVector] = await Promise.all([
+    text === null ? null : m.textEmbedder!.embed(text),
+    input.image === null
+      ? null
+      : cleanImage(input.image, { size: config.IMAGE_LETTERBOX_SIZE, maxBytes: config.API_UPLOAD_MAX_BYTES, maxPixels: config.IMAGE_MAX_PIXELS })
+          .then((cleaned) => m.imageEmbedder!.embed(cleaned.letterboxed)),
+  ]);
   const result = await m.classifier.classify({ text: textVector, image: imageVector });
   return { answer: toAnswer(m.classifier, result), embedding: result.embedding, probabilities: result.probabilities };
 }

@@ -31,10 +31,12 @@ export async function startApi(config: Config, options: { exitOnShutdown?: boole
   const db = createDb(config, { applicationName: 'api', onIdleClientError: (err) => log.warn({ err }, 'idle Postgres client lost') });
   const redis = await connectRedis(config, 'producer');
   const producer = new ListingFlowProducer(redis, config);
+  // Same models and batchers as the pools, tuned for single synchronous requests.
+  const modelConfig = { ...config, INFER_MAX_DELAY_MS: config.API_BATCH_DELAY_MS };
   const [textEmbedder, imageEmbedder, classifier] = await Promise.all([
-    openTextEmbedder(config, log, metrics.base),
-    openImageEmbedder(config, log, metrics.base),
-    openClassifier(config, log, metrics.base),
+    openTextEmbedder(modelConfig, log, metrics.base),
+    openImageEmbedder(modelConfig, log, metrics.base),
+    openClassifier(modelConfig, log, metrics.base),
   ]);
   const models: ApiModels = { textEmbedder, imageEmbedder, classifier };
   if (!classifier) log.warn('no classifier is registered: /predict and /search answer 503 until one is trained and the API restarted');

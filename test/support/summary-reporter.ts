@@ -9,6 +9,8 @@ export default class SummaryReporter implements Reporter {
     let skipped = 0;
     for (const mod of testModules) {
       if (mod.errors().length > 0) failed += 1;
+      // A failing beforeAll/afterAll belongs to its suite; its tests then show as skipped.
+      for (const suite of mod.children.allSuites()) if (suite.errors().length > 0) failed += 1;
       for (const test of mod.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed += 1;

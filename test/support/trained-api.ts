@@ -40,7 +40,9 @@ export async function startTrainedApi(opts: { limit?: number; env?: Record<strin
     await t.cli(['setup', '--no-holdout']);
     await t.cli(['train', '--no-holdout', '--epochs', '15']);
     await t.cli(['classify']);
-    const config = loadConfig(t.env);
+    // As the API process opens them (src/api/start-api.ts).
+    const env = loadConfig(t.env);
+    const config = { ...env, INFER_MAX_DELAY_MS: env.API_BATCH_DELAY_MS };
     const log = pino({ level: 'warn' });
     models.textEmbedder = await openTextEmbedder(config, log);
     models.imageEmbedder = await openImageEmbedder(config, log);
