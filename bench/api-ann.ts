@@ -1,6 +1,6 @@
 // Exact versus approximate (HNSW) similarity search: query time and recall@10 of HNSW against exact
 // search, on the sample's real fused embeddings and on a larger collection made from them (each real
-// vector plus small noise, BENCH_ANN_SIZE rows, default 50,000) to show where one exact pass stops
+// vector plus small noise, BENCH_ANN_SIZE rows, default 20,000) to show where one exact pass stops
 // being cheap.   npm run bench:api:ann       (after npm run bench:api:prepare)
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
@@ -57,7 +57,7 @@ function compare(label: string, items: { id: string; v: Float32Array }[], efSear
   return { label, rows: items.length, dim, exact: { query: percentiles(exactMs) }, hnsw: { m: 16, efConstruction: 100, buildSeconds: Math.round(buildSeconds * 10) / 10, approximate } };
 }
 
-const size = Math.min(200_000, Number(process.env.BENCH_ANN_SIZE ?? 50_000));
+const size = Math.min(200_000, Number(process.env.BENCH_ANN_SIZE ?? 20_000));
 const rand = seededRandom(5);
 const scaled = Array.from({ length: size }, (_, i) => {
   const base = real[i % real.length]!.v;

@@ -11,6 +11,8 @@ import { signPayload } from '../src/api/signature.js';
 import { loadCatalogue } from '../src/catalogue/load-catalogue.js';
 import { loadConfig } from '../src/config.js';
 import { splitOf } from '../src/domain/split.js';
+import { QueueAdmin } from '../src/queues/queue-admin.js';
+import { connectRedis } from '../src/queues/connection.js';
 import { createTestPipeline } from '../test/support/pipeline.js';
 import { benchModelsDir, percentiles, report, startApiProcess } from './api-support.js';
 
@@ -96,6 +98,19 @@ try {
   const stored = await waitForPredictions(ids, 120_000);
   const latencies = ids.filter((id) => stored.has(id)).map((id) => stored.get(id)! - sentAt.get(id)!);
   const { rows } = await t.db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM listings WHERE id = ANY($1::text[]) GROUP BY 1', [ids]);
+  // Where the time went, from the jobs BullMQ kept (KEEP_COMPLETED_JOBS per queue, the latest first).
+  const redis = await connectRedis(t.config, 'producer');
+  const admin = new QueueAdmin(redis, t.config);
+  const stages: Record<string, { waitMs: ReturnType<typeof percentiles>; processingMs: ReturnType<typeof percentiles> }> = {};
+  for (const [name, queue] of admin.queues) {
+    const jobs = (await queue.getJobs(['completed'], 0, 999)).filter((j) => j.processedOn && j.finishedOn);
+    stages[name] = {
+      waitMs: percentiles(jobs.map((j) => j.processedOn! - j.timestamp)),
+      processingMs: percentiles(jobs.map((j) => j.finishedOn! - j.processedOn!)),
+    };
+  }
+  await admin.close();
+  await redis.quit();
   report('listing-created-to-prediction', {
     target: 'p95 <= 1 s at 20 listings/s sustained, pools running',
     rate: RATE,
@@ -106,6 +121,7 @@ try {
     listingStatuses: Object.fromEntries(rows.map((r) => [r.status, r.n])),
     photosPerListing: Math.round((listings.slice(0, total).reduce((n, l) => n + Math.min(2, l.imageIds.length), 0) / total) * 100) / 100,
     latency: percentiles(latencies),
+    stages,
   });
 } finally {
   await api.stop();

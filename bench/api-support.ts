@@ -33,7 +33,9 @@ export interface ApiProcess {
 
 /** Starts `src/api/main.ts` as its own process and waits until /readyz (or only /healthz) answers 200. */
 export async function startApiProcess(env: Record<string, string>, opts: { port: number; requireReady?: boolean }): Promise<ApiProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/api/main.ts')], {
+  // BENCH_API_NODE_ARGS passes flags to the API's node, e.g. "--cpu-prof --cpu-prof-dir=var/prof".
+  const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/api/main.ts')], {
     cwd: PROJECT_ROOT,
     env: { ...env, API_HOST: '127.0.0.1', API_PORT: String(opts.port) },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -204,6 +204,15 @@ describe('POST /webhooks/listing-created: accepted deliveries', () => {
     expect((done.listing as { description: string }).description).toBe('Now with six chairs.');
   });
 
+  it('takes concurrent deliveries of one listing, each signed afresh, as one listing', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const answers = await Promise.all([0, 1, 2, 3].map((i) => api.deliver(listing('concurrent-1'), { timestamp: now - i })));
+    expect(answers.every((a) => a.status === 202 || a.status === 200)).toBe(true);
+    await waitFor('the listing to be processed', async () => (await statusOf('concurrent-1')).status === 'processed');
+    const { rows } = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM listings WHERE id = 'concurrent-1'");
+    expect(rows[0]!.n).toBe(1);
+  });
+
   it('answers 404 as JSON for unknown listings and photos', async () => {
     const res = await fetch(`${api.url}/listings/nope-404`);
     expect(res.status).toBe(404);

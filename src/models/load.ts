@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { thumbnailRgb, toModelTensor } from '../images/index.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics/registry.js';
-import type { ImageEmbedder, ListingClassifier, TextEmbedder, Modality } from '../pipeline/model-ports.js';
+import type { ImageEmbedder, ListingClassifier, TextEmbedder, TextInput, Modality } from '../pipeline/model-ports.js';
 import { openBertEncoder } from './bert/index.js';
 import type { Manifest, ManifestEntry, ModelRole } from './manifest-types.js';
 import { OfflineImageEncoder, OfflineTextEncoder } from './offline/encoders.js';
@@ -45,14 +45,23 @@ function batched<I, O>(config: ModelConfig, role: string, metrics: Metrics | und
 export async function openTextEmbedder(config: ModelConfig, log: Logger, metrics?: Metrics, entry?: ManifestEntry | null): Promise<TextEmbedder | null> {
   const e = entry === undefined ? currentEntry(await readManifest(config), 'text-encoder') : entry;
   if (!e) return null;
-  const encoder =
-    e.runtime === 'transformers.js'
-      ? await openBertEncoder(config.MODELS_DIR, e, { maxTokens: config.TEXT_MAX_TOKENS, providers: config.ORT_PROVIDERS, logger: log })
-      : await OfflineTextEncoder.load(e, config.MODELS_DIR, { providers: config.ORT_PROVIDERS, logger: log });
-  const batcher = batched<string, Float32Array>(config, 'text-encoder', metrics, (texts) => encoder.encode(texts));
+  let run: (items: TextInput[]) => Promise<Float32Array[]>;
+  let close: () => Promise<void>;
+  if (e.runtime === 'transformers.js') {
+    // BERT reads the cleaned text only, as in the research project.
+    const bert = await openBertEncoder(config.MODELS_DIR, e, { maxTokens: config.TEXT_MAX_TOKENS, providers: config.ORT_PROVIDERS, logger: log });
+    run = (items) => bert.encode(items.map((i) => i.text));
+    close = () => bert.close();
+  } else {
+    const offline = await OfflineTextEncoder.load(e, config.MODELS_DIR, { providers: config.ORT_PROVIDERS, logger: log });
+    run = (items) => offline.encode(items.map((i) => i.text), items.map((i) => ({ name: i.name, price: i.price })));
+    close = () => offline.close();
+  }
+  const encoder = { close };
+  const batcher = batched<TextInput, Float32Array>(config, 'text-encoder', metrics, run);
   return {
     version: e.version,
-    embed: (text) => batcher.submit(text),
+    embed: (input) => batcher.submit(input),
     close: async () => {
       await batcher.close();
       await encoder.close();

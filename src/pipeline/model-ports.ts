@@ -2,10 +2,18 @@
 // implementations (offline ONNX encoders, BERT, the combined classifier), each already batched, so
 // the stages stay free of onnxruntime and transformers.js.
 
+/** What a text encoder reads of a listing: the cleaned model text, plus name and price for encoders that use them. */
+export interface TextInput {
+  text: string;
+  /** Display name (title); '' when unknown, e.g. a free-text query. */
+  name: string;
+  price: number | null;
+}
+
 export interface TextEmbedder {
   /** Model version the embeddings are stored under. */
   version: string;
-  embed(text: string): Promise<Float32Array>;
+  embed(input: TextInput): Promise<Float32Array>;
   close(): Promise<void>;
 }
 

@@ -54,7 +54,7 @@ export async function fitEncodersFromDb(
   opts.onStage?.(`fitting encoders on ${labelled.size} listings and ${photos.length} photos`);
   const fitted = await fitOfflineEncoders(
     {
-      listings: texts.filter((t) => labelled.has(t.id)).map((t) => ({ id: t.id, modelText: t.modelText, label: categoryCode(t.label!) })),
+      listings: texts.filter((t) => labelled.has(t.id)).map((t) => ({ id: t.id, modelText: t.modelText, name: t.name, price: t.price, label: categoryCode(t.label!) })),
       photos,
     },
     path.join(config.MODELS_DIR, 'generated'),
@@ -65,8 +65,9 @@ export async function fitEncodersFromDb(
   const fitSeconds = (Date.now() - t0) / 1000;
   log.info({ text: fitted.text.version, image: fitted.image.version, fitSeconds }, 'offline encoders fitted and made current');
 
-  // Training reads the out-of-fold text embeddings: the in-sample ones are over-confident.
+  // Training reads the out-of-fold embeddings: the in-sample ones of supervised encoders are over-confident.
   await upsertTextEmbeddings(db, fitted.text.version + OOF_SUFFIX, [...fitted.outOfFoldText].map(([listingId, vector]) => ({ listingId, vector })));
+  await upsertImageEmbeddings(db, fitted.image.version + OOF_SUFFIX, [...fitted.outOfFoldImage].map(([imageId, vector]) => ({ imageId, vector })));
 
   const t1 = Date.now();
   opts.onStage?.(`embedding ${texts.length} listings and ${allPhotos.length} photos`);
@@ -76,7 +77,7 @@ export async function fitEncodersFromDb(
     const withText = texts.filter((t) => t.modelText.trim() !== '');
     for (let i = 0; i < withText.length; i += 512) {
       const part = withText.slice(i, i + 512);
-      const vectors = await Promise.all(part.map((t) => textEmbedder.embed(t.modelText)));
+      const vectors = await Promise.all(part.map((t) => textEmbedder.embed({ text: t.modelText, name: t.name, price: t.price })));
       await upsertTextEmbeddings(db, fitted.text.version, part.map((t, j) => ({ listingId: t.id, vector: vectors[j]! })));
     }
     for (let i = 0; i < allPhotos.length; i += 512) {

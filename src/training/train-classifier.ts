@@ -10,7 +10,7 @@ import { CATEGORY_NAMES, categoryCode } from '../domain/category.js';
 import { splitOf } from '../domain/split.js';
 import { svgToPng } from '../images/index.js';
 import type { Logger } from '../logging.js';
-import { trainClassifier, type TrainProgress } from '../models/classifier/train.js';
+import { classifierColumnsOf, trainClassifier, type TrainProgress } from '../models/classifier/train.js';
 import { classifierManifestEntry, defaultClassifierPath, exportClassifierOnnx } from '../models/classifier/export.js';
 import { confusionSvg, curvesSvg, type TrainingReport } from '../models/classifier/report.js';
 import { currentEntry, readManifest } from '../models/load.js';
@@ -44,9 +44,9 @@ export async function trainFromDb(deps: { db: Db; config: Config; log: Logger },
   const text = currentEntry(manifest, 'text-encoder');
   const image = currentEntry(manifest, 'image-encoder');
   if (!text || !image) throw new Error('No current text and image encoders are registered; run `npm run cli -- setup` first.');
-  // The offline text encoder was fitted on these labels: train on its out-of-fold embeddings when stored.
-  const oof = text.name.startsWith('offline-');
-  const set = await loadTrainingSet(db, oof ? text.version + OOF_SUFFIX : text.version, image.version);
+  // The offline encoders were fitted on these labels: train on their out-of-fold embeddings.
+  const oof = (e: { name: string; version: string }) => (e.name.startsWith('offline-') ? e.version + OOF_SUFFIX : e.version);
+  const set = await loadTrainingSet(db, oof(text), oof(image));
   const items = set
     .filter((e) => splitOf(e.listingId, { holdout: opts.holdout }) !== 'test')
     .map((e) => ({ id: e.listingId, label: categoryCode(e.label), text: e.textEmbedding, images: e.images.map((i) => i.vector) }));
@@ -63,6 +63,7 @@ export async function trainFromDb(deps: { db: Db; config: Config; log: Logger },
     batchSize: opts.batchSize,
     patience: opts.patience,
     classes: CATEGORY_NAMES.length,
+    imageColumns: classifierColumnsOf(image),
     checkpointPath,
     resume: opts.resume,
     onProgress: opts.onProgress,

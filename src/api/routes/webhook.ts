@@ -1,14 +1,14 @@
 // POST /webhooks/listing-created: signature first (on the raw bytes, before any parsing), then the
-// replay check, then validation, then the same submit path as the backfill. 202 once the flow is
-// enqueued; 200 when the listing is already stored with identical content (nothing reprocessed).
+// replay check, then validation, then the same submit path as the backfill (batched under load).
+// 202 once the flow is enqueued; 200 when identical content is already stored (nothing reprocessed).
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/pool.js';
 import { saveUploadedPhotos } from '../../db/uploaded-photos-repo.js';
-import { submitListings } from '../../pipeline/submit-listings.js';
 import type { ListingFlowProducer } from '../../queues/flows.js';
 import { ApiError } from '../errors.js';
+import { SubmitBatcher } from '../submit-batcher.js';
 import type { ApiMetrics } from '../http-metrics.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../signature.js';
 import { parseWebhookBody, webhookBodyJsonSchema } from '../webhook-payload.js';
@@ -36,6 +36,7 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   const seenKey = (digest: string) => `${config.QUEUE_PREFIX}:webhook:seen:${digest}`;
+  const submitter = new SubmitBatcher({ db: deps.db, producer: deps.producer });
 
   app.post('/webhooks/listing-created', {
     bodyLimit: config.WEBHOOK_BODY_LIMIT_BYTES,
@@ -79,13 +80,9 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
     try {
       const { work, uploads } = parseWebhookBody(req.body, { allowHosts: config.PHOTO_HOST_ALLOWLIST, maxPhotoBytes: config.IMAGE_MAX_BYTES });
       if (uploads.length > 0) await saveUploadedPhotos(deps.db, uploads);
-      const result = await submitListings(
-        { db: deps.db, producer: deps.producer },
-        { process: [work], skip: [], source: 'webhook', runId: null, receivedAt },
-      );
+      const enqueued = (await submitter.submit(work, receivedAt)) === 'enqueued';
       const listingId = work.listing.id;
       const statusUrl = `/listings/${encodeURIComponent(listingId)}`;
-      const enqueued = result.enqueued.includes(listingId);
       deps.metrics.webhook.inc({ outcome: enqueued ? 'accepted' : 'unchanged' });
       return reply
         .status(enqueued ? 202 : 200)
