@@ -13,6 +13,7 @@ import { PROJECT_ROOT } from '../config.js';
 import type { ApiDeps } from './deps.js';
 import { installErrorHandlers } from './errors.js';
 import { MAX_PHOTOS } from './webhook-payload.js';
+import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
 import { listingRoutes } from './routes/listings.js';
 import { predictRoutes } from './routes/predict.js';
@@ -84,6 +85,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => listingRoutes(scope, deps, limit));
   await app.register(async (scope) => predictRoutes(scope, deps, limit));
   await app.register(async (scope) => searchRoutes(scope, deps, limit));
+  await app.register(async (scope) => adminRoutes(scope, deps));
   app.log.debug({ maxPhotos: MAX_PHOTOS }, 'routes registered');
   return app;
 }

@@ -1,21 +1,20 @@
 // Stage 1 (image-clean pool): read one photo, clean it with sharp (RGB, letterbox), embed it when an
 // image encoder is registered, and record the outcome. Bad photos end as a recorded per-image failure.
-import { readFile } from 'node:fs/promises';
 import type { Config } from '../config.js';
 import type { Queryable } from '../db/pool.js';
 import { markImageCleaned, markImageFailed } from '../db/images-repo.js';
 import { upsertImageEmbeddings } from '../db/embeddings-repo.js';
 import { cleanImage } from '../images/index.js';
-import { readPhoto } from '../photos/read-photo.js';
+import { readPhoto, type PhotoFetchConfig } from '../photos/read-photo.js';
 import { QUEUES, imageCleanPayload, parsePayload } from '../queues/registry.js';
-import { PermanentJobError, isFinalAttempt, reasonCode, type AttemptInfo } from './errors.js';
+import { isFinalAttempt, reasonCode, type AttemptInfo } from './errors.js';
 import type { ImageEmbedder } from './model-ports.js';
 
 export interface ImageCleanDeps {
   db: Queryable;
-  config: Pick<Config, 'IMAGE_LETTERBOX_SIZE' | 'IMAGE_MAX_BYTES' | 'IMAGE_MAX_PIXELS'>;
+  config: Pick<Config, 'IMAGE_LETTERBOX_SIZE' | 'IMAGE_MAX_BYTES' | 'IMAGE_MAX_PIXELS'> & PhotoFetchConfig;
   embedder: ImageEmbedder | null;
-  /** Reads a photo's bytes from its source (file path; URLs arrive with the webhook issue). */
+  /** Reads a photo's bytes from its source (file path, upload:<id>, or a guarded http(s) URL); tests may replace it. */
   readSource?: (source: string, maxBytes: number) => Promise<Buffer>;
 }
 
@@ -24,22 +23,6 @@ export interface ImageCleanResult {
   bytes: number;
   pixels: number;
   embedded: boolean;
-}
-
-export async function readLocalPhoto(source: string, maxBytes: number): Promise<Buffer> {
-  if (/^[a-z]+:\/\//i.test(source) && !source.startsWith('file://')) {
-    throw new PermanentJobError(`Photo source ${source} is a URL; this worker reads only local files.`, 'unsupported_source');
-  }
-  const path = source.startsWith('file://') ? new URL(source).pathname : source;
-  try {
-    const bytes = await readFile(path);
-    return bytes.length > maxBytes ? bytes.subarray(0, maxBytes + 1) : bytes;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new PermanentJobError(`Photo file ${path} does not exist; add it to the image folder and rerun the backfill.`, 'missing_file');
-    }
-    throw err;
-  }
 }
 
 export async function runImageClean(deps: ImageCleanDeps, data: unknown, attempt: AttemptInfo): Promise<ImageCleanResult> {
