@@ -44,7 +44,7 @@ describe('migrate', () => {
     const { rows } = await t.db.query<{ table_name: string }>(
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [t.schema]);
     expect(rows.map((r) => r.table_name)).toEqual(
-      ['image_embeddings', 'images', 'listings', 'predictions', 'row_rejects', 'runs', 'schema_migrations', 'text_embeddings']);
+      ['image_embeddings', 'images', 'listings', 'predictions', 'row_rejects', 'runs', 'schema_migrations', 'text_embeddings', 'uploaded_photos']);
   });
 
   it('applies each migration once when two callers race', async () => {

@@ -62,7 +62,8 @@ describe('loadCatalogue on a dirty fixture', () => {
     expect(table).toMatchObject({ name: 'Oak table', descriptionRaw: 'Solid\noak', price: 1250, label: 'Home & Garden', createTime: '2022-02-26', imageIds: [U(101), U(102)] });
     expect(kettle).toMatchObject({ price: null, priceRaw: 'free', imageIds: [U(107)], createTime: null });
     expect(noPhotos).toMatchObject({ imageIds: [], price: 0, descriptionRaw: '' });
-    expect(c.duplicates).toEqual([{ id: U(5), duplicateOf: U(1), line: 6 }]);
+    expect(c.duplicates.map(({ id, duplicateOf, line }) => ({ id, duplicateOf, line }))).toEqual([{ id: U(5), duplicateOf: U(1), line: 6 }]);
+    expect(c.duplicates[0]?.listing.id).toBe(U(5));
 
     const rejects = c.rejects.map((r) => [path.basename(r.file), r.line, r.reason]);
     expect(rejects).toEqual([
