@@ -187,7 +187,7 @@ describe('Grafana dashboard', () => {
     const known = new Set((await createMetrics('static-check').registry.getMetricsAsJSON()).map((m) => m.name));
     known.add('up');
     // The API's own metrics live with the API (another module); read its definitions when present.
-    const apiMetrics = root('src/api/http-metrics.ts');
+    const apiMetrics = root('src/metrics/api-metrics.ts');
     if (existsSync(apiMetrics)) {
       for (const m of readFileSync(apiMetrics, 'utf8').matchAll(/\$\{METRIC_PREFIX\}([a-z0-9_]+)/g)) known.add(`listing_pipeline_${m[1]}`);
     }

@@ -6,7 +6,7 @@ import type { Db } from '../db/pool.js';
 import type { Logger } from '../logging.js';
 import type { ListingFlowProducer } from '../queues/flows.js';
 import type { SearchIndex } from '../search/search-index.js';
-import type { ApiMetrics } from './http-metrics.js';
+import type { ApiMetrics } from '../metrics/api-metrics.js';
 import type { ApiModels } from './predict-service.js';
 
 export interface ApiDeps {

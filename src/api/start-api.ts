@@ -13,7 +13,7 @@ import { connectRedis } from '../queues/connection.js';
 import { ListingFlowProducer } from '../queues/flows.js';
 import { SearchIndex } from '../search/search-index.js';
 import type { ApiDeps } from './deps.js';
-import { createApiMetrics } from './http-metrics.js';
+import { createApiMetrics } from '../metrics/api-metrics.js';
 import type { ApiModels } from './predict-service.js';
 import { buildServer } from './server.js';
 

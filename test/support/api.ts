@@ -1,7 +1,7 @@
 // Test harness for the HTTP API: the real server (buildServer) on 127.0.0.1 with a free port, against
 // the test pipeline's Postgres schema and queue prefix, with whatever models the test supplies.
 import { pino } from 'pino';
-import { createApiMetrics } from '../../src/api/http-metrics.js';
+import { createApiMetrics } from '../../src/metrics/api-metrics.js';
 import type { ApiDeps } from '../../src/api/deps.js';
 import type { ApiModels } from '../../src/api/predict-service.js';
 import { buildServer } from '../../src/api/server.js';

@@ -9,7 +9,7 @@ import { saveUploadedPhotos } from '../../db/uploaded-photos-repo.js';
 import type { ListingFlowProducer } from '../../queues/flows.js';
 import { ApiError } from '../errors.js';
 import { SubmitBatcher } from '../submit-batcher.js';
-import type { ApiMetrics } from '../http-metrics.js';
+import type { ApiMetrics } from '../../metrics/api-metrics.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../signature.js';
 import { parseWebhookBody, webhookBodyJsonSchema } from '../webhook-payload.js';
 

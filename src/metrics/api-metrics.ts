@@ -1,8 +1,8 @@
 // The API's own metrics, registered on the process registry from src/metrics (createMetrics('api')).
 // Labels stay bounded: the route pattern (never the raw URL), the method and the status code.
 import client from 'prom-client';
-import type { Metrics } from '../metrics/registry.js';
-import { METRIC_PREFIX } from '../metrics/registry.js';
+import type { Metrics } from './registry.js';
+import { METRIC_PREFIX } from './registry.js';
 
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
