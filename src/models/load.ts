@@ -12,7 +12,15 @@ import { OfflineImageEncoder, OfflineTextEncoder } from './offline/encoders.js';
 import { loadManifest, ModelError, currentModel } from './registry/index.js';
 import { createBatcher, openModelSession, Tensor } from './runtime/index.js';
 
-export type ModelConfig = Pick<Config, 'MODELS_DIR' | 'ORT_PROVIDERS' | 'TEXT_MAX_TOKENS' | 'INFER_MAX_BATCH' | 'INFER_MAX_DELAY_MS'>;
+export type ModelConfig = Pick<Config, 'MODELS_DIR' | 'ORT_PROVIDERS' | 'ORT_INTRA_OP_THREADS' | 'TEXT_MAX_TOKENS' | 'INFER_MAX_BATCH' | 'INFER_MAX_DELAY_MS'>;
+
+function ortOptions(config: ModelConfig, log: Logger) {
+  return {
+    providers: config.ORT_PROVIDERS,
+    logger: log,
+    ...(config.ORT_INTRA_OP_THREADS > 0 ? { intraOpThreads: config.ORT_INTRA_OP_THREADS } : {}),
+  };
+}
 
 /** The manifest, or null when none exists yet (a fresh machine before `setup`). */
 export async function readManifest(config: Pick<Config, 'MODELS_DIR'>): Promise<Manifest | null> {
@@ -49,11 +57,11 @@ export async function openTextEmbedder(config: ModelConfig, log: Logger, metrics
   let close: () => Promise<void>;
   if (e.runtime === 'transformers.js') {
     // BERT reads the cleaned text only, as in the research project.
-    const bert = await openBertEncoder(config.MODELS_DIR, e, { maxTokens: config.TEXT_MAX_TOKENS, providers: config.ORT_PROVIDERS, logger: log });
+    const bert = await openBertEncoder(config.MODELS_DIR, e, { maxTokens: config.TEXT_MAX_TOKENS, ...ortOptions(config, log) });
     run = (items) => bert.encode(items.map((i) => i.text));
     close = () => bert.close();
   } else {
-    const offline = await OfflineTextEncoder.load(e, config.MODELS_DIR, { providers: config.ORT_PROVIDERS, logger: log });
+    const offline = await OfflineTextEncoder.load(e, config.MODELS_DIR, ortOptions(config, log));
     run = (items) => offline.encode(items.map((i) => i.text), items.map((i) => ({ name: i.name, price: i.price })));
     close = () => offline.close();
   }
@@ -73,7 +81,7 @@ export async function openImageEmbedder(config: ModelConfig, log: Logger, metric
   const e = entry === undefined ? currentEntry(await readManifest(config), 'image-encoder') : entry;
   if (!e) return null;
   if (!e.name.startsWith('offline-')) return openBackboneEmbedder(config, log, metrics, e);
-  const encoder = await OfflineImageEncoder.load(e, config.MODELS_DIR, { providers: config.ORT_PROVIDERS, logger: log });
+  const encoder = await OfflineImageEncoder.load(e, config.MODELS_DIR, ortOptions(config, log));
   const size = Number(e.preprocessing['size'] ?? 32);
   const batcher = batched<Uint8Array, Float32Array>(config, 'image-encoder', metrics, (rgb) => encoder.encode(rgb));
   return {
@@ -89,7 +97,7 @@ export async function openImageEmbedder(config: ModelConfig, log: Logger, metric
 
 /** A pretrained ONNX backbone (e.g. the pulled ResNet-50): DESIGN.md's 128 x 128 ImageNet-normalised input. */
 async function openBackboneEmbedder(config: ModelConfig, log: Logger, metrics: Metrics | undefined, e: ManifestEntry): Promise<ImageEmbedder> {
-  const model = await openModelSession(config.MODELS_DIR, e, { providers: config.ORT_PROVIDERS, logger: log });
+  const model = await openModelSession(config.MODELS_DIR, e, ortOptions(config, log));
   metrics?.executionProvider.set({ role: 'image-encoder', provider: model.provider }, 1);
   const size = Number(e.preprocessing['size'] ?? 128);
   const input = e.inputs[0]!.name;
@@ -118,7 +126,7 @@ interface ClassifierInput {
 export async function openClassifier(config: ModelConfig, log: Logger, metrics?: Metrics, entry?: ManifestEntry | null): Promise<ListingClassifier | null> {
   const e = entry === undefined ? currentEntry(await readManifest(config), 'classifier') : entry;
   if (!e) return null;
-  const model = await openModelSession(config.MODELS_DIR, e, { providers: config.ORT_PROVIDERS, logger: log });
+  const model = await openModelSession(config.MODELS_DIR, e, ortOptions(config, log));
   metrics?.executionProvider.set({ role: 'classifier', provider: model.provider }, 1);
   const dimOf = (name: string) => Number(e.inputs.find((i) => i.name === name)?.shape[1]);
   const imageDim = dimOf('image');
