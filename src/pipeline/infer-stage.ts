@@ -12,6 +12,8 @@ import type { ListingClassifier, Modality } from './model-ports.js';
 export interface InferDeps {
   db: Queryable;
   classifier: ListingClassifier | null;
+  /** Re-reads the manifest now and returns the classifier then current (the pool also polls it). */
+  refreshClassifier?: () => Promise<ListingClassifier | null>;
   /** Called for each stored prediction (metrics: category mix, confidence, end-to-end latency). */
   onPrediction?: (p: { category: string; modality: Modality; topProbability: number; receivedAt: number }) => void;
 }
@@ -41,6 +43,10 @@ export async function runInfer(deps: InferDeps, data: unknown): Promise<InferRes
   const listing = await getListing(deps.db, p.listingId);
   if (!listing || listing.contentHash !== p.listingHash) return { outcome: 'stale' };
 
+  if (p.modelVersion && deps.classifier?.version !== p.modelVersion && deps.refreshClassifier) {
+    // `classify` asks for the version it just registered; load it now rather than at the next poll.
+    deps = { ...deps, classifier: await deps.refreshClassifier() };
+  }
   if (p.modelVersion && deps.classifier?.version !== p.modelVersion) {
     // The pool reloads the manifest every few seconds; retrying (with backoff) lets it catch up.
     throw new Error(

@@ -16,6 +16,8 @@ export interface PoolModels {
   readonly imageEmbedder: ImageEmbedder | null;
   readonly classifier: ListingClassifier | null;
   describe(): Record<string, string | null>;
+  /** Re-reads the manifest at once (instead of at the next poll) and loads a changed model. */
+  refresh(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -37,7 +39,15 @@ export async function loadPoolModels(
   let version: string | null = null;
   let closed = false;
 
-  const open = async (): Promise<void> => {
+  // One reload at a time: jobs asking for a new version all wait for the same one.
+  let loading: Promise<void> | null = null;
+  const open = (): Promise<void> => {
+    loading ??= reload().finally(() => {
+      loading = null;
+    });
+    return loading;
+  };
+  const reload = async (): Promise<void> => {
     const entry = currentEntry(await readManifest(config), role);
     if ((entry?.version ?? null) === version) return;
     const next: Loaded | null =
@@ -70,6 +80,7 @@ export async function loadPoolModels(
       return role === 'classifier' ? (current as ListingClassifier | null) : null;
     },
     describe: () => ({ [role]: version }),
+    refresh: open,
     async close() {
       closed = true;
       clearInterval(timer);

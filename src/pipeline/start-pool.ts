@@ -47,6 +47,10 @@ function handlerFor(name: PoolName, db: Db, models: PoolModels, metrics: Metrics
         runInfer({
           db,
           classifier: models.classifier,
+          refreshClassifier: async () => {
+            await models.refresh();
+            return models.classifier;
+          },
           onPrediction: (p) => {
             metrics.predictions.inc({ category: p.category, modality: p.modality });
             metrics.topProbability.observe(p.topProbability);
