@@ -13,7 +13,7 @@ pids=()
 start_pools() { pids=(); for p in image-clean text-embed infer; do node --import tsx "workers/$p.ts" >> "$logs/pools.log" 2>&1 & pids+=($!); done; }
 cleanup() {
   kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true
-  psql_ "DROP SCHEMA IF EXISTS $id CASCADE" >/dev/null
+  psql_ "SET client_min_messages = warning; DROP SCHEMA IF EXISTS $id CASCADE" >/dev/null
   redis-cli --scan --pattern "$id:*" | xargs -r -n 500 redis-cli del >/dev/null
   rm -rf "$MODELS_DIR"
 }
