@@ -1,4 +1,5 @@
 // Turns low-level connection failures into sentences an operator can act on. Pure: no pg import.
+import { redactUrl as redactAnyUrl } from '../redact-url.js';
 
 /** Thrown when Postgres cannot be reached or the database is missing; the message says how to fix it. */
 export class DbUnavailableError extends Error {
@@ -10,13 +11,7 @@ export class DbUnavailableError extends Error {
 
 /** The URL with its password removed, safe for logs and error messages. */
 export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '';
-    return parsed.toString();
-  } catch {
-    return '(an unparseable DATABASE_URL)';
-  }
+  return redactAnyUrl(url, 'DATABASE_URL');
 }
 
 const START_HINT =

@@ -2,6 +2,7 @@
 // producers fail fast instead so a CLI without Redis says so rather than hanging.
 import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import { redactUrl } from '../redact-url.js';
 
 export function createRedis(config: Pick<Config, 'REDIS_URL'>, role: 'worker' | 'producer'): Redis {
   return new Redis(config.REDIS_URL, {
@@ -20,7 +21,7 @@ export async function connectRedis(config: Pick<Config, 'REDIS_URL'>, role: 'wor
   } catch (err) {
     redis.disconnect();
     throw new Error(
-      `Redis is not reachable at ${redactUrl(config.REDIS_URL)} (${(err as Error).message}). Start it with ` +
+      `Redis is not reachable at ${redactUrl(config.REDIS_URL, 'REDIS_URL')} (${(err as Error).message}). Start it with ` +
         '`redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no` ' +
         '(or `docker compose up -d redis`), or set REDIS_URL to a running server.',
       { cause: err },
@@ -43,15 +44,5 @@ async function warnOnEvictionPolicy(redis: Redis): Promise<void> {
   } catch (err) {
     // Managed Redis services may forbid CONFIG; only a wrong policy is fatal.
     if ((err as Error).message.includes('maxmemory-policy')) throw err;
-  }
-}
-
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<unparseable url>';
   }
 }
