@@ -87,6 +87,21 @@ async function requirePath(p: string, kind: 'file' | 'directory', what: string):
   if (!ok) throw new CatalogueFileError(`The ${what} ${p} is not an existing ${kind}; check the catalogue paths.`);
 }
 
+/** A reject when this row's id was already seen (the first row keeps it); else records the id. */
+function repeatedIdReject(firstLineById: Map<string, number>, row: { id: string; line: number }, file: string, kind: 'listing' | 'image'): RowReject | null {
+  const earlier = firstLineById.get(row.id);
+  if (earlier === undefined) {
+    firstLineById.set(row.id, row.line);
+    return null;
+  }
+  return {
+    file,
+    line: row.line,
+    id: row.id,
+    reason: `The ${kind} id ${row.id} is already used on line ${earlier}; ${kind} ids must be unique, so this row was skipped.`,
+  };
+}
+
 /** Reads Images.csv whole: listings need their images (and earliest time) before de-duplication. */
 async function loadImageRows(imagesPath: string, rejects: RowReject[], counts: CatalogueCounts): Promise<Map<string, ImageRow[]>> {
   const byProduct = new Map<string, ImageRow[]>();
@@ -103,18 +118,12 @@ async function loadImageRows(imagesPath: string, rejects: RowReject[], counts: C
       continue;
     }
     const row = result.row;
-    const earlier = firstLineById.get(row.id);
-    if (earlier !== undefined) {
-      rejects.push({
-        file: imagesPath,
-        line: row.line,
-        id: row.id,
-        reason: `The image id ${row.id} is already used on line ${earlier}; image ids must be unique, so this row was skipped.`,
-      });
+    const repeat = repeatedIdReject(firstLineById, row, imagesPath, 'image');
+    if (repeat) {
+      rejects.push(repeat);
       counts.imageRejects++;
       continue;
     }
-    firstLineById.set(row.id, row.line);
     const list = byProduct.get(row.productId);
     if (list) list.push(row);
     else byProduct.set(row.productId, [row]);
@@ -162,18 +171,12 @@ export async function loadCatalogue(options: LoadCatalogueOptions): Promise<Cata
       continue;
     }
     const row = result.row;
-    const earlier = firstLineById.get(row.id);
-    if (earlier !== undefined) {
-      rejects.push({
-        file: productsPath,
-        line: row.line,
-        id: row.id,
-        reason: `The listing id ${row.id} is already used on line ${earlier}; listing ids must be unique, so this row was skipped.`,
-      });
+    const repeat = repeatedIdReject(firstLineById, row, productsPath, 'listing');
+    if (repeat) {
+      rejects.push(repeat);
       counts.productRejects++;
       continue;
     }
-    firstLineById.set(row.id, row.line);
     const listing = buildListing(row, imagesByProduct.get(row.id) ?? []);
     const duplicateOf = deduper.check(listing);
     if (duplicateOf === null) {
