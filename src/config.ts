@@ -98,6 +98,8 @@ const schema = z.object({
   /** Lets photo URLs resolve to loopback addresses (tests and local demos only). */
   PHOTO_FETCH_ALLOW_LOOPBACK: bool.default(false),
   /** How often the API's vector index reads newly stored predictions. */
+  /** How often the API re-reads the model manifest to pick up a new classifier or encoder. */
+  API_MODEL_RELOAD_MS: int(200).default(5000),
   SEARCH_INDEX_POLL_MS: int(50, 60_000).default(500),
   /** How often the index is rebuilt from scratch (drops deleted listings). */
   SEARCH_INDEX_RESYNC_MS: int(1000).default(10 * 60_000),

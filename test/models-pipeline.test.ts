@@ -10,6 +10,7 @@ import { generateSampleCatalogue } from '../src/catalogue/generate-sample.js';
 import { loadConfig } from '../src/config.js';
 import { bertManifestEntry } from '../src/models/bert/index.js';
 import { registerModel } from '../src/models/registry/index.js';
+import { startApi, type StartedApi } from '../src/api/start-api.js';
 import { createTestPipeline, type TestPipeline } from './support/pipeline.js';
 
 const miniBert = path.join(loadConfig().SHARED_DIR, 'models', 'marketplace-mini-bert');
@@ -19,6 +20,7 @@ describe('offline models through the pipeline', () => {
   let dir: string;
   let modelsDir: string;
   let sample: Awaited<ReturnType<typeof generateSampleCatalogue>>;
+  let api: StartedApi | undefined;
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'models-pipe-'));
@@ -28,6 +30,10 @@ describe('offline models through the pipeline', () => {
     t.startPools();
   });
   afterAll(async () => {
+    if (api) {
+      api.shutdown.trigger('test finished');
+      await api.shutdown.done;
+    }
     await t?.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -38,10 +44,21 @@ describe('offline models through the pipeline', () => {
     await t.cli(['backfill', ...catalogueArgs()]);
     const fit = await t.cli<{ textVersion: string; imageVersion: string; embeddedPhotos: number }>(['setup', '--no-holdout']);
     expect(fit.embeddedPhotos).toBeGreaterThan(50);
+    // An API started before any classifier exists picks the trained one up by itself.
+    api = await startApi(loadConfig({ ...t.env, API_PORT: '0', API_MODEL_RELOAD_MS: '300', WEBHOOK_SECRET: 'models-pipeline-secret-123' }), { exitOnShutdown: false });
+    expect((await fetch(`${api.url}/readyz`)).status).toBe(503);
     const train = await t.cli<{ version: string; validation: { accuracy: number } }>(['train', '--no-holdout', '--epochs', '15']);
     const classify = await t.cli<{ modelVersion: string; enqueued: number; incomplete?: string }>(['classify']);
     expect(classify.modelVersion).toBe(train.version);
     expect(classify.incomplete).toBeUndefined();
+    let ready: { checks?: { models?: { classifier?: string } } } = {};
+    for (let i = 0; i < 100 && ready.checks?.models?.classifier !== train.version; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      ready = (await (await fetch(`${api.url}/readyz`)).json()) as typeof ready;
+    }
+    expect(ready.checks?.models?.classifier).toBe(train.version);
+    const predicted = await fetch(`${api.url}/search?q=table%20chair&k=3`);
+    expect(predicted.status).toBe(200);
 
     const { rows } = await t.db.query<{ id: string; probabilities: Float32Array; embedding: Float32Array; modality: string }>(
       `SELECT l.id, p.probabilities, p.embedding, p.modality FROM listings l

@@ -4,17 +4,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { createDb } from '../db/pool.js';
-import { CATEGORY_NAMES } from '../domain/category.js';
 import { installShutdown, type Shutdown } from '../lifecycle.js';
 import { createLogger } from '../logging.js';
 import { createMetrics } from '../metrics/registry.js';
 import { openClassifier, openImageEmbedder, openTextEmbedder } from '../models/load.js';
 import { connectRedis } from '../queues/connection.js';
 import { ListingFlowProducer } from '../queues/flows.js';
-import { SearchIndex } from '../search/search-index.js';
 import type { ApiDeps } from './deps.js';
 import { createApiMetrics } from '../metrics/api-metrics.js';
 import type { ApiModels } from './predict-service.js';
+import { newSearchIndex, watchApiModels } from './model-watcher.js';
 import { buildServer } from './server.js';
 
 export interface StartedApi {
@@ -39,18 +38,11 @@ export async function startApi(config: Config, options: { exitOnShutdown?: boole
     openClassifier(modelConfig, log, metrics.base),
   ]);
   const models: ApiModels = { textEmbedder, imageEmbedder, classifier };
-  if (!classifier) log.warn('no classifier is registered: /predict and /search answer 503 until one is trained and the API restarted');
-  const index = new SearchIndex({
-    db,
-    log,
-    modelVersion: classifier?.version ?? null,
-    classes: classifier?.classes ?? CATEGORY_NAMES,
-    categoryWeight: config.SEARCH_CATEGORY_WEIGHT,
-    pollMs: config.SEARCH_INDEX_POLL_MS,
-    resyncMs: config.SEARCH_INDEX_RESYNC_MS,
-  });
+  if (!classifier) log.warn('no classifier is registered: /predict and /search answer 503 until one is trained (the API picks it up by itself)');
+  const index = newSearchIndex({ db, log, config }, classifier);
   await index.start();
   const deps: ApiDeps = { config, log, db, redis, producer, models, index, metrics };
+  const watcher = watchApiModels(deps, modelConfig);
   const app = await buildServer(deps);
   await app.listen({ host: config.API_HOST, port: config.API_PORT });
   const address = app.server.address();
@@ -61,10 +53,12 @@ export async function startApi(config: Config, options: { exitOnShutdown?: boole
     [
       // app.close() stops accepting connections and waits for requests in flight.
       { name: 'http', close: () => app.close() },
-      { name: 'search-index', close: () => index.close() },
+      { name: 'model-watcher', close: () => watcher.close() },
+      // The watcher may have swapped in newer ones: close whatever is current now.
+      { name: 'search-index', close: () => deps.index.close() },
       {
         name: 'models',
-        close: async () => void (await Promise.all([textEmbedder?.close(), imageEmbedder?.close(), classifier?.close()])),
+        close: async () => void (await Promise.all([models.textEmbedder?.close(), models.imageEmbedder?.close(), models.classifier?.close()])),
       },
       { name: 'flow-producer', close: () => producer.close() },
       { name: 'postgres', close: () => db.close() },
