@@ -17,11 +17,16 @@ interface Waiting {
 
 export class SubmitBatcher {
   private queue: Waiting[] = [];
-  private inFlight: Promise<void> | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Listing ids in batches being submitted: a second delivery of one waits for the next batch. */
+  private readonly busyIds = new Set<string>();
 
   constructor(
     private readonly deps: { db: Db; producer: ListingFlowProducer },
     private readonly maxBatch = 200,
+    // Two batches overlap: one waits on Postgres while the other writes to Redis, which halves the
+    // time a delivery arriving mid-batch waits (the accept path's tail latency).
+    private readonly maxInFlight = 2,
   ) {}
 
   submit(work: ListingWithPhotos, receivedAt: number): Promise<SubmitOutcome> {
@@ -32,22 +37,26 @@ export class SubmitBatcher {
   }
 
   private pump(): void {
-    if (this.inFlight || this.queue.length === 0) return;
-    // One statement cannot upsert a listing twice: a second delivery of the same id waits for the next batch.
+    if (this.inFlight.size >= this.maxInFlight || this.queue.length === 0) return;
+    // One statement cannot upsert a listing twice, and two batches must not race on one listing: a
+    // delivery whose id is already in a batch waits for a later one.
     const batch: Waiting[] = [];
     const rest: Waiting[] = [];
-    const ids = new Set<string>();
     for (const w of this.queue) {
-      if (batch.length < this.maxBatch && !ids.has(w.work.listing.id)) {
+      const id = w.work.listing.id;
+      if (batch.length < this.maxBatch && !this.busyIds.has(id)) {
         batch.push(w);
-        ids.add(w.work.listing.id);
+        this.busyIds.add(id);
       } else rest.push(w);
     }
     this.queue = rest;
-    this.inFlight = this.run(batch).finally(() => {
-      this.inFlight = null;
+    if (batch.length === 0) return;
+    const running: Promise<void> = this.run(batch).finally(() => {
+      for (const w of batch) this.busyIds.delete(w.work.listing.id);
+      this.inFlight.delete(running);
       this.pump();
     });
+    this.inFlight.add(running);
   }
 
   private async run(batch: Waiting[]): Promise<void> {
@@ -69,6 +78,6 @@ export class SubmitBatcher {
 
   /** Resolves once nothing is waiting or running. */
   async drain(): Promise<void> {
-    while (this.inFlight) await this.inFlight;
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 }
