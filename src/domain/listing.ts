@@ -15,18 +15,12 @@ export function isValidId(id: string): boolean {
   return ID_PATTERN.test(id) && !/^\d+$/.test(id);
 }
 
-/** A validated Products.csv row; `line` is the 1-based physical line where its record starts. */
-export interface ProductRow {
+/** A validated Products.csv row (a listing's source fields plus where they came from). */
+export interface ProductRow extends ListingSource {
+  /** 1-based physical line where its record starts. */
   line: number;
   /** The unnamed first column (a pandas index in the research export); kept for reference only. */
   sourceIndex: string;
-  id: string;
-  productName: string;
-  /** The category path; '' when the row has none. */
-  category: string;
-  description: string;
-  price: string;
-  location: string;
 }
 
 /** A validated Images.csv row. */
@@ -67,6 +61,7 @@ export interface Listing {
 export interface ListingSource {
   id: string;
   productName: string;
+  /** The category path; '' when the row has none. */
   category: string;
   description: string;
   price: string;

@@ -4,6 +4,7 @@
 // Being supervised, its outputs on its own training photos are over-confident, so fitOfflineEncoders
 // also returns out-of-fold embeddings for the training photos (like the text encoder's).
 import { Rng } from './random.js';
+import { logSoftmax } from './linalg.js';
 
 export interface ProbeFitOptions {
   epochs: number;
@@ -98,10 +99,5 @@ export function probeLogProbs(m: ImageProbe, features: Float32Array): Float32Arr
   for (let j = 0; j < m.dim; j++) xs[j] = (features[j]! - m.mean[j]!) / m.std[j]!;
   const z = new Float64Array(m.classes);
   scores(xs, m.weights, m.bias, m.classes, z);
-  let mx = -Infinity;
-  for (const v of z) mx = Math.max(mx, v);
-  let s = 0;
-  for (const v of z) s += Math.exp(v - mx);
-  const lse = mx + Math.log(s);
-  return Float32Array.from(z, (v) => v - lse);
+  return logSoftmax(z);
 }

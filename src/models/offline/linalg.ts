@@ -43,3 +43,13 @@ export function symmetricEigen(a0: Float64Array, n: number): { values: Float64Ar
   for (let i = 0; i < n; i++) values[i] = a[i * n + i]!;
   return { values, vectors: v };
 }
+
+/** Log-softmax of one score vector (numerically stable: shifts by the maximum). */
+export function logSoftmax(z: ArrayLike<number>): Float32Array {
+  let mx = -Infinity;
+  for (let i = 0; i < z.length; i++) mx = Math.max(mx, z[i]!);
+  let s = 0;
+  for (let i = 0; i < z.length; i++) s += Math.exp(z[i]! - mx);
+  const lse = mx + Math.log(s);
+  return Float32Array.from(z, (v) => v - lse);
+}

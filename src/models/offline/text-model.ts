@@ -5,6 +5,7 @@
 import { GraphBuilder } from '../onnx-writer/graph-builder.js';
 import { Rng } from './random.js';
 import type { SparseRow } from './text-features.js';
+import { logSoftmax } from './linalg.js';
 
 export interface TextModel {
   buckets: number;
@@ -57,12 +58,7 @@ export function textEmbedding(m: TextModel, r: SparseRow): Float32Array {
     const o = r.ids[j]! * K;
     for (let k = 0; k < K; k++) z[k]! += v[j]! * m.weights[o + k]!;
   }
-  let mx = -Infinity;
-  for (const x of z) mx = Math.max(mx, x);
-  let s = 0;
-  for (const x of z) s += Math.exp(x - mx);
-  const lse = mx + Math.log(s);
-  return Float32Array.from(z, (x) => x - lse);
+  return logSoftmax(z);
 }
 
 /** Plain SGD with linearly decaying step on the multinomial log-loss; sparse updates keep it fast. */
