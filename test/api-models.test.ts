@@ -138,7 +138,8 @@ describe('webhook to stored prediction', () => {
     expect(res.status).toBe(202);
     const deadline = Date.now() + 60_000;
     let status: { status: string; prediction: Answer | null } = { status: 'pending', prediction: null };
-    while (Date.now() < deadline && !status.prediction) {
+    // The prediction is written before the parent stage marks the listing processed: wait for both.
+    while (Date.now() < deadline && !(status.prediction && status.status === 'processed')) {
       await new Promise((r) => setTimeout(r, 200));
       status = (await (await fetch(`${s.api.url}/listings/${id}`)).json()) as typeof status;
     }
