@@ -49,15 +49,10 @@ export interface ImageRow {
 // A skipped photo is reset too: whether its listing is skipped is decided again on every submit.
 const RESET = `(i.source_uri <> EXCLUDED.source_uri OR i.status = 'skipped'
   OR (EXCLUDED.content_hash IS NOT NULL AND EXCLUDED.content_hash IS DISTINCT FROM i.content_hash))`;
-const UPSERT_SQL = `
-WITH input AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[])
-    AS t(id, listing_id, position, source_uri, content_hash)
-),
-prev AS (SELECT i.id, i.source_uri, i.content_hash, i.status FROM images i JOIN input USING (id)),
-upserted AS (
+/** INSERT ... ON CONFLICT of image rows from `relation` (columns id, listing_id, position, source_uri, content_hash). */
+export const imageUpsertStatement = (relation: string): string => `
   INSERT INTO images AS i (id, listing_id, position, source_uri, content_hash)
-  SELECT id, listing_id, position, source_uri, content_hash FROM input
+  SELECT id, listing_id, position, source_uri, content_hash FROM ${relation}
   ON CONFLICT (id) DO UPDATE SET
     listing_id = EXCLUDED.listing_id,
     position = EXCLUDED.position,
@@ -72,7 +67,22 @@ upserted AS (
     format = CASE WHEN ${RESET} THEN NULL ELSE i.format END,
     cleaned_jpeg = CASE WHEN ${RESET} THEN NULL ELSE i.cleaned_jpeg END,
     updated_at = now()
-  WHERE ${RESET} OR (i.listing_id, i.position) IS DISTINCT FROM (EXCLUDED.listing_id, EXCLUDED.position)
+  WHERE ${RESET} OR (i.listing_id, i.position) IS DISTINCT FROM (EXCLUDED.listing_id, EXCLUDED.position)`;
+
+/** unnest() of the five image columns from parameters $<first>..$<first + 4>. */
+export const imageInputRelation = (first: number): string =>
+  `unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::int[], $${first + 3}::text[], $${first + 4}::text[])
+    AS t(id, listing_id, position, source_uri, content_hash)`;
+
+/** The five parameters of imageInputRelation. */
+export function imageUpsertParams(part: readonly ImageInput[]): unknown[] {
+  return [part.map((i) => i.id), part.map((i) => i.listingId), part.map((i) => i.position), part.map((i) => i.sourceUri), part.map((i) => i.contentHash ?? null)];
+}
+
+const UPSERT_SQL = `
+WITH input AS (SELECT * FROM ${imageInputRelation(1)}),
+prev AS (SELECT i.id, i.source_uri, i.content_hash, i.status FROM images i JOIN input USING (id)),
+upserted AS (${imageUpsertStatement('input')}
   RETURNING 1
 )
 SELECT n.id,
@@ -87,10 +97,7 @@ export async function upsertImages(db: Queryable, images: readonly ImageInput[])
   assertUniqueKeys(images.map((i) => i.id), 'Image id');
   const outcome: UpsertOutcome = { inserted: [], changed: [], unchanged: [] };
   for (const part of chunk(images, ROWS_PER_STATEMENT)) {
-    const { rows } = await db.query<{ id: string; outcome: keyof UpsertOutcome }>(UPSERT_SQL, [
-      part.map((i) => i.id), part.map((i) => i.listingId), part.map((i) => i.position),
-      part.map((i) => i.sourceUri), part.map((i) => i.contentHash ?? null),
-    ]);
+    const { rows } = await db.query<{ id: string; outcome: keyof UpsertOutcome }>(UPSERT_SQL, imageUpsertParams(part));
     for (const row of rows) outcome[row.outcome].push(row.id);
   }
   return outcome;

@@ -59,8 +59,12 @@ const contentTuple = (alias: string) => `(${CONTENT_COLUMNS.map((c) => `${alias}
 // One statement per chunk. `prev` reads the rows as they were before this statement (all CTEs share
 // one snapshot), which is what the outcome is computed from. The ON CONFLICT ... WHERE skips rows with
 // nothing new, so rerunning an unchanged catalogue writes nothing.
-const UPSERT_SQL = `
-WITH input AS (
+/**
+ * The listing upsert as CTEs (input, prev, upserted, outcomes) over parameters $1..$16, so that a
+ * caller can add statements on `outcomes` and still send one statement (see submit-repo.ts).
+ */
+export const LISTING_UPSERT_CTES = `
+input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::text[],
                        $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::int[], $13::text[], $14::text[])
     AS t(id, name_raw, name, description_raw, model_text, price, price_raw, location,
@@ -87,12 +91,26 @@ upserted AS (
      OR (l.status = 'pending' AND l.last_run_id IS DISTINCT FROM EXCLUDED.last_run_id)
      OR ${contentTuple('l')} IS DISTINCT FROM ${contentTuple('EXCLUDED')}
   RETURNING 1
-)
-SELECT i.id,
-       CASE WHEN p.id IS NULL THEN 'inserted'
-            WHEN p.content_hash <> i.content_hash OR p.status = 'pending' OR ($16 AND p.status = 'failed') THEN 'changed'
-            ELSE 'unchanged' END AS outcome
-FROM input i LEFT JOIN prev p USING (id)`;
+),
+outcomes AS (
+  SELECT i.id,
+         CASE WHEN p.id IS NULL THEN 'inserted'
+              WHEN p.content_hash <> i.content_hash OR p.status = 'pending' OR ($16 AND p.status = 'failed') THEN 'changed'
+              ELSE 'unchanged' END AS outcome
+  FROM input i LEFT JOIN prev p USING (id)
+)`;
+const UPSERT_SQL = `WITH ${LISTING_UPSERT_CTES} SELECT id, outcome FROM outcomes`;
+
+/** The 16 parameters of LISTING_UPSERT_CTES for one chunk. */
+export function listingUpsertParams(part: readonly ListingInput[], runId: number | null, retryFailed: boolean): unknown[] {
+  return [
+    part.map((l) => l.id), part.map((l) => l.nameRaw), part.map((l) => l.name), part.map((l) => l.descriptionRaw),
+    part.map((l) => l.modelText), part.map((l) => l.price), part.map((l) => l.priceRaw), part.map((l) => l.location),
+    part.map((l) => l.categoryPath), part.map((l) => l.label), part.map((l) => l.createTime),
+    part.map((l) => l.imageCount), part.map((l) => l.contentHash), part.map((l) => l.source),
+    runId, retryFailed,
+  ];
+}
 
 /**
  * Inserts or updates listings in batches. New content (a different hash) resets the listing to
@@ -108,13 +126,7 @@ export async function upsertListings(
   assertUniqueKeys(listings.map((l) => l.id), 'Listing id');
   const outcome: UpsertOutcome = { inserted: [], changed: [], unchanged: [] };
   for (const part of chunk(listings, ROWS_PER_STATEMENT)) {
-    const { rows } = await db.query<{ id: string; outcome: keyof UpsertOutcome }>(UPSERT_SQL, [
-      part.map((l) => l.id), part.map((l) => l.nameRaw), part.map((l) => l.name), part.map((l) => l.descriptionRaw),
-      part.map((l) => l.modelText), part.map((l) => l.price), part.map((l) => l.priceRaw), part.map((l) => l.location),
-      part.map((l) => l.categoryPath), part.map((l) => l.label), part.map((l) => l.createTime),
-      part.map((l) => l.imageCount), part.map((l) => l.contentHash), part.map((l) => l.source),
-      runId, options.retryFailed ?? false,
-    ]);
+    const { rows } = await db.query<{ id: string; outcome: keyof UpsertOutcome }>(UPSERT_SQL, listingUpsertParams(part, runId, options.retryFailed ?? false));
     for (const row of rows) outcome[row.outcome].push(row.id);
   }
   return outcome;

@@ -3,6 +3,7 @@
 import pg from 'pg';
 import type { Config } from '../config.js';
 import { translateConnectionError } from './errors.js';
+import { queryConfig, type Sql } from './prepared.js';
 import { parseFloat4Array } from './vectors.js';
 
 export type DbConfig = Pick<Config, 'DATABASE_URL' | 'DB_SCHEMA' | 'DB_POOL_MAX'>;
@@ -17,7 +18,8 @@ export interface QueryResult<R extends Row = Row> {
 
 /** Anything repositories can run SQL on: the pool wrapper or a client inside a transaction. */
 export interface Queryable {
-  query<R extends Row = Row>(text: string, values?: readonly unknown[]): Promise<QueryResult<R>>;
+  /** `sql` is text, or a prepared() statement for hot paths. */
+  query<R extends Row = Row>(sql: Sql, values?: readonly unknown[]): Promise<QueryResult<R>>;
 }
 
 export interface Db extends Queryable {
@@ -75,9 +77,9 @@ export function createDb(config: DbConfig, options: CreateDbOptions = {}): Db {
   const translate = (err: unknown) => translateConnectionError(err, config.DATABASE_URL);
   let closed = false;
 
-  const query = async <R extends Row = Row>(text: string, values?: readonly unknown[]): Promise<QueryResult<R>> => {
+  const query = async <R extends Row = Row>(sql: Sql, values?: readonly unknown[]): Promise<QueryResult<R>> => {
     try {
-      return await pool.query<R>(text, values as unknown[] | undefined);
+      return await pool.query<R>(queryConfig(sql, values));
     } catch (err) {
       throw translate(err);
     }
@@ -94,8 +96,8 @@ export function createDb(config: DbConfig, options: CreateDbOptions = {}): Db {
         throw translate(err);
       }
       const tx: Queryable = {
-        query: async <R extends Row = Row>(text: string, values?: readonly unknown[]) =>
-          client.query<R>(text, values as unknown[] | undefined),
+        query: async <R extends Row = Row>(sql: Sql, values?: readonly unknown[]) =>
+          client.query<R>(queryConfig(sql, values)),
       };
       let broken: unknown;
       try {

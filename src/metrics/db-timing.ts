@@ -2,6 +2,7 @@
 // each INSERT/UPDATE/DELETE is timed under an operation label such as "insert_images". The label is
 // the verb and the table, which come from the code's SQL, never from data, so it stays bounded.
 import type { Db, Queryable, QueryResult, Row } from '../db/pool.js';
+import type { Sql } from '../db/prepared.js';
 import type { Metrics } from './registry.js';
 
 const WRITE = /\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+([a-z_][a-z0-9_]{0,40})\b/i;
@@ -28,9 +29,9 @@ export async function timeDbWrite<T>(metrics: Pick<Metrics, 'dbWrite'>, operatio
 
 function timedQueryable(inner: Queryable, metrics: Pick<Metrics, 'dbWrite'>): Queryable {
   return {
-    query<R extends Row = Row>(text: string, values?: readonly unknown[]): Promise<QueryResult<R>> {
-      const op = writeOperation(text);
-      return op ? timeDbWrite(metrics, op, () => inner.query<R>(text, values)) : inner.query<R>(text, values);
+    query<R extends Row = Row>(sql: Sql, values?: readonly unknown[]): Promise<QueryResult<R>> {
+      const op = writeOperation(typeof sql === 'string' ? sql : sql.text);
+      return op ? timeDbWrite(metrics, op, () => inner.query<R>(sql, values)) : inner.query<R>(sql, values);
     },
   };
 }

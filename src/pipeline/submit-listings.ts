@@ -1,8 +1,9 @@
 // Turning cleaned listings into work: upsert them (and their photos) in Postgres, find what is new or
 // changed, and enqueue one flow per such listing. Shared by the backfill, the nightly job and the webhook.
 import type { Db, Queryable } from '../db/pool.js';
-import { upsertImages, removeStaleImages, markImagesSkipped } from '../db/images-repo.js';
-import { markSkipped, upsertListings, type ListingInput } from '../db/listings-repo.js';
+import { markImagesSkipped } from '../db/images-repo.js';
+import { markSkipped, type ListingInput } from '../db/listings-repo.js';
+import { storeListingsWithPhotos, storeStatements } from '../db/submit-repo.js';
 import type { Listing } from '../domain/listing.js';
 import type { ListingFlowProducer } from '../queues/flows.js';
 
@@ -48,10 +49,13 @@ export async function submitListings(
   deps: { db: Db; producer: ListingFlowProducer },
   work: { process: ListingWithPhotos[]; skip: SkippedListing[]; source: string; runId: number | null; receivedAt?: number },
 ): Promise<SubmitResult> {
-  // One transaction: the rows of a submit land together, and a batch costs one WAL flush instead of
-  // one per statement (under webhook load these flushes are most of the accept latency). The flows
-  // are enqueued only after COMMIT, so a worker never picks up a listing it cannot read yet.
-  const stored = await deps.db.withTransaction((tx) => storeListings(tx, work));
+  const all = [...work.process, ...work.skip];
+  // The rows of a submit land atomically before any flow is enqueued, so a worker never picks up a
+  // listing it cannot read. A webhook batch is one statement (atomic by itself, one round trip: the
+  // accept path's latency is mostly round trips); a backfill chunk spanning several statements, or
+  // with skip marks to write, uses a transaction.
+  const store = (db: Queryable) => storeListings(db, work, all);
+  const stored = storeStatements(all.length) === 1 && work.skip.length === 0 ? await store(deps.db) : await deps.db.withTransaction(store);
   const skipIds = new Set(work.skip.map((w) => w.listing.id));
   const toEnqueue = work.process.filter((w) => stored.touched.has(w.listing.id) && !skipIds.has(w.listing.id));
   const receivedAt = work.receivedAt ?? Date.now();
@@ -67,27 +71,26 @@ export async function submitListings(
   return { enqueued: toEnqueue.map((w) => w.listing.id), unchanged: stored.unchanged, skipped: stored.skipped };
 }
 
-/** The Postgres half of a submit: upserts, photo registration, skip marks. Returns what changed. */
+/** The Postgres half of a submit: listings with their photos, then skip marks. Returns what changed. */
 async function storeListings(
-  tx: Queryable,
-  work: { process: ListingWithPhotos[]; skip: SkippedListing[]; source: string; runId: number | null },
+  db: Queryable,
+  work: { skip: SkippedListing[]; source: string; runId: number | null },
+  all: ListingWithPhotos[],
 ): Promise<{ touched: Set<string>; unchanged: string[]; skipped: string[] }> {
-  const all = [...work.process, ...work.skip];
-  const outcome = await upsertListings(tx, all.map((w) => toInput(w.listing, work.source)), work.runId);
-  const touched = new Set([...outcome.inserted, ...outcome.changed]);
-  const touchedWork = all.filter((w) => touched.has(w.listing.id));
-  // Photos are (re)registered only for listings with new content; unchanged ones keep their outcomes.
-  await upsertImages(
-    tx,
-    touchedWork.flatMap((w) => w.photos.map((p, position) => ({ id: p.imageId, listingId: w.listing.id, position, sourceUri: p.source }))),
+  const outcome = await storeListingsWithPhotos(
+    db,
+    all.map((w) => ({
+      listing: toInput(w.listing, work.source),
+      photos: w.photos.map((p, position) => ({ id: p.imageId, listingId: w.listing.id, position, sourceUri: p.source })),
+    })),
+    work.runId,
   );
-  await removeStaleImages(tx, touchedWork.map((w) => w.listing.id), touchedWork.flatMap((w) => w.photos.map((p) => p.imageId)));
-
+  const touched = new Set([...outcome.inserted, ...outcome.changed]);
   const skipped: string[] = [];
   for (const s of work.skip) {
     if (!touched.has(s.listing.id)) continue;
-    await markSkipped(tx, s.listing.id, s.listing.contentHash, s.reason);
-    await markImagesSkipped(tx, s.photos.map((p) => p.imageId), `Not processed: its listing was skipped (${s.reason})`);
+    await markSkipped(db, s.listing.id, s.listing.contentHash, s.reason);
+    await markImagesSkipped(db, s.photos.map((p) => p.imageId), `Not processed: its listing was skipped (${s.reason})`);
     skipped.push(s.listing.id);
   }
   return { touched, unchanged: outcome.unchanged, skipped };
