@@ -2,6 +2,7 @@
 // folder, prepared once by bench/api-prepare.ts), the API as a separate process on loopback, and
 // latency percentiles. Every request goes to 127.0.0.1 only, and every loop is bounded.
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/config.js';
 
@@ -89,3 +90,23 @@ export function percentiles(samplesMs: readonly number[]): Percentiles {
 export function report(name: string, figures: Record<string, unknown>): void {
   console.log(JSON.stringify({ bench: name, ...figures }, null, 2));
 }
+
+/**
+ * A light HTTP/1.1 POST over a keep-alive agent for the load generators: fetch (undici's WHATWG layer)
+ * costs several times more CPU per request, and on a 2-core machine the generator's own CPU shows up as
+ * latency of the system under test. Resolves with the status once the whole response has arrived.
+ */
+export function postJson(agent: http.Agent, url: string, headers: Record<string, string>, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.on('data', () => undefined);
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The agent for postJson: connections kept open and reused, as a webhook sender would. */
+export const keepAliveAgent = (): http.Agent => new http.Agent({ keepAlive: true, maxSockets: 256 });
