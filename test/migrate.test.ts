@@ -11,6 +11,7 @@ import * as images from '../src/db/images-repo.js';
 import * as runs from '../src/db/runs-repo.js';
 import * as embeddings from '../src/db/embeddings-repo.js';
 import * as predictions from '../src/db/predictions-repo.js';
+import { storeListingsWithPhotos } from '../src/db/submit-repo.js';
 import { checkMigrationFileNames, defaultMigrationsDir, migrate } from '../src/db/migrate.js';
 import { createTestSchema, type TestSchema } from './support/db.js';
 
@@ -30,7 +31,7 @@ function listing(id: string, over: Partial<listings.ListingInput> = {}): listing
 
 /** Wraps a Queryable and counts statements, to check batching without timing anything. */
 function counting(db: Queryable): Queryable & { calls: number } {
-  const q = { calls: 0, query: ((text: string, values?: readonly unknown[]) => { q.calls += 1; return db.query(text, values); }) as Queryable['query'] };
+  const q = { calls: 0, query: ((sql: Parameters<Queryable['query']>[0], values?: readonly unknown[]) => { q.calls += 1; return db.query(sql, values); }) as Queryable['query'] };
   return q;
 }
 
@@ -155,6 +156,28 @@ describe('repositories', () => {
     expect((await listings.upsertListings(q, many, null)).changed).toHaveLength(1000);
     expect(q.calls).toBeLessThanOrEqual(3);
     expect(await listings.countByStatus(t.db)).toMatchObject({ pending: 1000 });
+  });
+
+  it('stores listings with their photos in one statement per call, keeping the outcomes of unchanged ones', async () => {
+    const photo = (listingId: string, n: number) => ({ id: `${listingId}-${n}`, listingId, position: n, sourceUri: `https://img.example/${listingId}/${n}.jpg` });
+    const q = counting(t.db);
+    const first = await storeListingsWithPhotos(q, [{ listing: listing('a'), photos: [photo('a', 0), photo('a', 1)] }, { listing: listing('b'), photos: [] }], null);
+    expect(first).toEqual({ inserted: ['a', 'b'], changed: [], unchanged: [] });
+    expect(q.calls).toBe(1);
+    expect((await images.imagesForListing(t.db, 'a')).map((i) => [i.id, i.status])).toEqual([['a-0', 'pending'], ['a-1', 'pending']]);
+
+    await images.markImageFailed(t.db, 'a-0', 'corrupt', 'not a JPEG');
+    await listings.markProcessed(t.db, 'a', 'h1');
+    // Same content: nothing is rewritten and the photo outcome stays (the prepared statement is reused).
+    expect(await storeListingsWithPhotos(q, [{ listing: listing('a'), photos: [photo('a', 0), photo('a', 1)] }], null)).toEqual({ inserted: [], changed: [], unchanged: ['a'] });
+    expect((await images.imagesForListing(t.db, 'a')).map((i) => i.status)).toEqual(['failed', 'pending']);
+
+    // New content with one photo fewer: the listing is pending again and the dropped photo is gone.
+    const changed = await storeListingsWithPhotos(q, [{ listing: listing('a', { contentHash: 'h2' }), photos: [photo('a', 1)] }], null);
+    expect(changed.changed).toEqual(['a']);
+    expect((await images.imagesForListing(t.db, 'a')).map((i) => i.id)).toEqual(['a-1']);
+    expect(await listings.getListing(t.db, 'a')).toMatchObject({ status: 'pending', contentHash: 'h2' });
+    await expect(storeListingsWithPhotos(t.db, [{ listing: listing('c'), photos: [photo('c', 0), photo('c', 0)] }], null)).rejects.toThrow(/appears twice/);
   });
 
   it('stores image cleaning results and failures', async () => {
