@@ -1,0 +1,109 @@
+// Evidence for the offline text encoder's design: 5-fold cross-validation by product id over the labelled
+// sample (../shared/data/fbm), every listing scored by a model that never saw it. Prints top-1 accuracy
+// of each hashed-gram view alone (body = name + description, title = name + price tokens, location),
+// of their log-probability sums at a few weights, and of a k-nearest-neighbour vote on the body TF-IDF
+// alone and blended in. The encoder ships body + title; see README "Models" for what these figures say.
+//   npm run bench:text            BENCH_FOLDS=5
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { loadCatalogue } from '../src/catalogue/load-catalogue.js';
+import { loadConfig } from '../src/config.js';
+import { categoryCode, CATEGORY_NAMES } from '../src/domain/category.js';
+import { idFraction } from '../src/domain/split.js';
+import { DEFAULT_TEXT_FEATURES, sparseRow, titleRow, type SparseRow } from '../src/models/offline/text-features.js';
+import { DEFAULT_TEXT_FIT, fitIdf, fitTextModel, rowValues, textEmbedding } from '../src/models/offline/text-model.js';
+import { report } from './api-support.js';
+
+const fbm = path.join(loadConfig().SHARED_DIR, 'data', 'fbm');
+if (!existsSync(path.join(fbm, 'Products.csv'))) {
+  console.error(`bench:text needs the real sample at ${fbm} (set SHARED_DIR); it is not there.`);
+  process.exit(2);
+}
+const FOLDS = Number(process.env.BENCH_FOLDS ?? 5);
+const K = CATEGORY_NAMES.length;
+const tp = DEFAULT_TEXT_FEATURES;
+
+const catalogue = await loadCatalogue({
+  productsPath: path.join(fbm, 'Products.csv'), imagesPath: path.join(fbm, 'Images.csv'), imageDir: path.join(fbm, 'images'),
+});
+const listings = catalogue.listings.filter((l) => l.label !== null);
+const labels = listings.map((l) => categoryCode(l.label!));
+const foldOf = listings.map((l) => Math.floor(idFraction(l.id) * FOLDS));
+
+// The location is one token per place ("Leeds, West Yorkshire" -> "leeds_west_yorkshire") plus its words.
+const placeText = (loc: string) => `${loc.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '_')} ${loc}`;
+const views: Record<string, SparseRow[]> = {
+  body: listings.map((l) => sparseRow(l.modelText, tp)),
+  title: listings.map((l) => titleRow(l.name, l.price, tp)),
+  location: listings.map((l) => sparseRow(placeText(l.location), { ...tp, charMax: 0 })),
+};
+
+/** Out-of-fold class log-probabilities of every listing, per view. */
+const oof: Record<string, Float64Array[]> = {};
+const t0 = Date.now();
+for (const [name, rows] of Object.entries(views)) {
+  const out = new Array<Float64Array>(listings.length);
+  for (let f = 0; f < FOLDS; f++) {
+    const train = listings.map((_, i) => i).filter((i) => foldOf[i] !== f);
+    const model = fitTextModel(train.map((i) => rows[i]!), train.map((i) => labels[i]!), 2 ** tp.bits, K, DEFAULT_TEXT_FIT);
+    listings.forEach((_, i) => { if (foldOf[i] === f) out[i] = Float64Array.from(textEmbedding(model, rows[i]!)); });
+  }
+  oof[name] = out;
+}
+
+// k-NN vote (k = 10, cosine on the body's TF-IDF, IDF fitted on the other folds).
+const knn = new Array<Float64Array>(listings.length);
+for (let f = 0; f < FOLDS; f++) {
+  const train = listings.map((_, i) => i).filter((i) => foldOf[i] !== f);
+  const idf = fitIdf(train.map((i) => views.body![i]!), 2 ** tp.bits);
+  const vec = (i: number) => {
+    const r = views.body![i]!;
+    const v = rowValues(r, idf);
+    const m = new Map<number, number>();
+    r.ids.forEach((id, j) => m.set(id, (m.get(id) ?? 0) + v[j]!));
+    return m;
+  };
+  const trainVecs = train.map(vec);
+  listings.forEach((_, i) => {
+    if (foldOf[i] !== f) return;
+    const q = vec(i);
+    const sims = trainVecs.map((t, n) => {
+      let s = 0;
+      for (const [k, v] of q) s += v * (t.get(k) ?? 0);
+      return [s, n] as const;
+    }).sort((a, b) => b[0] - a[0]).slice(0, 10);
+    const votes = new Float64Array(K).fill(1e-3);
+    for (const [s, n] of sims) votes[labels[train[n]!]!]! += s;
+    const z = votes.reduce((a, b) => a + b, 0);
+    knn[i] = votes.map((v) => Math.log(v / z));
+  });
+}
+oof.knn = knn;
+
+const accuracy = (weights: Record<string, number>): number => {
+  let correct = 0;
+  listings.forEach((_, i) => {
+    const s = new Float64Array(K);
+    for (const [name, w] of Object.entries(weights)) oof[name]![i]!.forEach((v, k) => (s[k]! += w * v));
+    if (s.indexOf(Math.max(...s)) === labels[i]) correct++;
+  });
+  return Math.round((correct / listings.length) * 10000) / 100;
+};
+
+report('text-alternatives', {
+  catalogue: fbm,
+  listings: listings.length,
+  folds: FOLDS,
+  seconds: Math.round((Date.now() - t0) / 100) / 10,
+  accuracyPercent: {
+    body: accuracy({ body: 1 }),
+    title: accuracy({ title: 1 }),
+    location: accuracy({ location: 1 }),
+    knnBody: accuracy({ knn: 1 }),
+    'body+title (shipped)': accuracy({ body: 1, title: 1 }),
+    'body+0.5*title': accuracy({ body: 1, title: 0.5 }),
+    'body+title+0.2*location': accuracy({ body: 1, title: 1, location: 0.2 }),
+    'body+0.5*title+0.2*location': accuracy({ body: 1, title: 0.5, location: 0.2 }),
+    'body+title+0.5*knn': accuracy({ body: 1, title: 1, knn: 0.5 }),
+  },
+});
