@@ -48,7 +48,7 @@ export async function embedQuery(models: ApiModels, query: string): Promise<{ em
   const text = cleanModelText(query);
   if (text === '') throw new ApiError(400, 'The query has no words left after cleaning (one-letter words and symbols are dropped); send a few words.');
   // A query reads like a listing title, so it also fills the title view of encoders that have one.
-  const result = await m.classifier.classify({ text: await m.textEmbedder!.embed({ text, name: query, price: null }), image: null });
+  const result = await m.classifier.classify({ text: await m.textEmbedder!.embed({ text, name: query, price: null, location: '' }), image: null });
   return { embedding: result.embedding, probabilities: result.probabilities, answer: toAnswer(m.classifier, result) };
 }
 
@@ -62,7 +62,7 @@ export async function predict(
   if (text === '') throw new ApiError(422, 'The text has no words left after cleaning (one-letter words and symbols are dropped); send a description.');
   // The photo (sharp, then the image encoder) and the text (the text encoder) are independent.
   const [textVector, imageVector] = await Promise.all([
-    text === null ? null : m.textEmbedder!.embed({ text, name: input.text ?? '', price: null }),
+    text === null ? null : m.textEmbedder!.embed({ text, name: input.text ?? '', price: null, location: '' }),
     input.image === null
       ? null
       : cleanImage(input.image, { size: config.IMAGE_LETTERBOX_SIZE, maxBytes: config.API_UPLOAD_MAX_BYTES, maxPixels: config.IMAGE_MAX_PIXELS })

@@ -8,6 +8,7 @@ export interface ListingText {
   modelText: string;
   name: string;
   price: number | null;
+  location: string;
   label: string | null;
 }
 
@@ -20,13 +21,13 @@ export interface CleanedPhoto {
 export async function* listingTexts(db: Queryable, pageSize = 2000): AsyncGenerator<ListingText[]> {
   let after = '';
   for (;;) {
-    const { rows } = await db.query<{ id: string; content_hash: string; model_text: string; name: string; price: number | null; label: string | null }>(
-      `SELECT id, content_hash, model_text, name, price, label FROM listings WHERE id > $1 AND status IN ('pending', 'processed') ORDER BY id LIMIT $2`,
+    const { rows } = await db.query<{ id: string; content_hash: string; model_text: string; name: string; price: number | null; location: string; label: string | null }>(
+      `SELECT id, content_hash, model_text, name, price, location, label FROM listings WHERE id > $1 AND status IN ('pending', 'processed') ORDER BY id LIMIT $2`,
       [after, pageSize],
     );
     if (rows.length === 0) return;
     after = rows[rows.length - 1]!.id;
-    yield rows.map((r) => ({ id: r.id, contentHash: r.content_hash, modelText: r.model_text, name: r.name, price: r.price, label: r.label }));
+    yield rows.map((r) => ({ id: r.id, contentHash: r.content_hash, modelText: r.model_text, name: r.name, price: r.price, location: r.location, label: r.label }));
   }
 }
 

@@ -62,7 +62,7 @@ export async function openTextEmbedder(config: ModelConfig, log: Logger, metrics
     close = () => bert.close();
   } else {
     const offline = await OfflineTextEncoder.load(e, config.MODELS_DIR, ortOptions(config, log));
-    run = (items) => offline.encode(items.map((i) => i.text), items.map((i) => ({ name: i.name, price: i.price })));
+    run = (items) => offline.encode(items.map((i) => i.text), items.map((i) => ({ name: i.name, price: i.price, location: i.location })));
     close = () => offline.close();
   }
   const encoder = { close };

@@ -2,12 +2,14 @@
 // implementations (offline ONNX encoders, BERT, the combined classifier), each already batched, so
 // the stages stay free of onnxruntime and transformers.js.
 
-/** What a text encoder reads of a listing: the cleaned model text, plus name and price for encoders that use them. */
+/** What a text encoder reads of a listing: the cleaned model text, plus name, price and location for encoders that use them. */
 export interface TextInput {
   text: string;
   /** Display name (title); '' when unknown, e.g. a free-text query. */
   name: string;
   price: number | null;
+  /** Listing.location; '' when unknown (a /predict request or a search query has none). */
+  location: string;
 }
 
 export interface TextEmbedder {

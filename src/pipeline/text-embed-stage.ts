@@ -22,7 +22,7 @@ export async function runTextEmbed(deps: TextEmbedDeps, data: unknown): Promise<
   if (!listing || listing.contentHash !== p.listingHash) return { outcome: 'stale' };
   if (!deps.embedder) return { outcome: 'no_encoder' };
   if (listing.modelText.trim() === '') return { outcome: 'no_text' };
-  const vector = await deps.embedder.embed({ text: listing.modelText, name: listing.name, price: listing.price });
+  const vector = await deps.embedder.embed({ text: listing.modelText, name: listing.name, price: listing.price, location: listing.location });
   await upsertTextEmbeddings(deps.db, deps.embedder.version, [{ listingId: listing.id, vector }]);
   return { outcome: 'embedded', version: deps.embedder.version };
 }

@@ -52,7 +52,7 @@ export async function evaluateCatalogue(
       await Promise.all(
         listings.slice(i, i + CHUNK).map(async (l) => {
           const truth = categoryCode(l.label!);
-          const textVec = l.modelText.trim() ? await textEmbedder.embed({ text: l.modelText, name: l.name, price: l.price }) : null;
+          const textVec = l.modelText.trim() ? await textEmbedder.embed({ text: l.modelText, name: l.name, price: l.price, location: l.location }) : null;
           const photoVecs: Float32Array[] = [];
           for (const id of l.imageIds) {
             const img = catalogue.images.get(id);

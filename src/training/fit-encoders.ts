@@ -54,7 +54,7 @@ export async function fitEncodersFromDb(
   opts.onStage?.(`fitting encoders on ${labelled.size} listings and ${photos.length} photos`);
   const fitted = await fitOfflineEncoders(
     {
-      listings: texts.filter((t) => labelled.has(t.id)).map((t) => ({ id: t.id, modelText: t.modelText, name: t.name, price: t.price, label: categoryCode(t.label!) })),
+      listings: texts.filter((t) => labelled.has(t.id)).map((t) => ({ id: t.id, modelText: t.modelText, name: t.name, price: t.price, location: t.location, label: categoryCode(t.label!) })),
       photos,
     },
     path.join(config.MODELS_DIR, 'generated'),
@@ -77,7 +77,7 @@ export async function fitEncodersFromDb(
     const withText = texts.filter((t) => t.modelText.trim() !== '');
     for (let i = 0; i < withText.length; i += 512) {
       const part = withText.slice(i, i + 512);
-      const vectors = await Promise.all(part.map((t) => textEmbedder.embed({ text: t.modelText, name: t.name, price: t.price })));
+      const vectors = await Promise.all(part.map((t) => textEmbedder.embed({ text: t.modelText, name: t.name, price: t.price, location: t.location })));
       await upsertTextEmbeddings(db, fitted.text.version, part.map((t, j) => ({ listingId: t.id, vector: vectors[j]! })));
     }
     for (let i = 0; i < allPhotos.length; i += 512) {

@@ -7,7 +7,7 @@ import { openModelSession } from '../runtime/open.js';
 import type { ExecutionProvider } from '../runtime/providers.js';
 import { toChw, type ImageFeatureParams } from './image-model.js';
 import { bytesSession, rows, runOutput, type PlainFeeds, type Runner } from './session.js';
-import { padBatch, sparseRow, titleRow, type SparseRow, type TextFeatureParams } from './text-features.js';
+import { locationRow, padBatch, sparseRow, titleRow, type SparseRow, type TextFeatureParams } from './text-features.js';
 
 export interface EncoderOpenOptions {
   /** Execution providers in order of preference (config ORT_PROVIDERS); default ['cpu']. */
@@ -23,28 +23,39 @@ async function open(entry: ManifestEntry, modelsDir: string, o: EncoderOpenOptio
   });
 }
 
-/** The title view's inputs for one listing: its display name and parsed price (Listing.name, Listing.price). */
-export interface TitleFields { name: string; price: number | null }
+/** What the title and location views read of a listing (Listing.name, Listing.price, Listing.location). */
+export interface TitleFields { name: string; price: number | null; location?: string }
+
+/** The extra views a model may read, by input-name prefix (fit.ts writes them in this order). */
+const EXTRA_VIEWS: { prefix: string; row: (f: TitleFields | undefined, p: TextFeatureParams) => SparseRow }[] = [
+  { prefix: 'title_', row: (f, p) => titleRow(f?.name ?? '', f?.price ?? null, p) },
+  { prefix: 'location_', row: (f, p) => locationRow(f?.location ?? '', p) },
+];
 
 export class OfflineTextEncoder {
   private constructor(
     private readonly session: Runner, readonly params: TextFeatureParams, readonly dim: number,
-    /** True when the model also reads the title view (inputs title_ids / title_tf). */
-    readonly titleView: boolean,
+    /** Input-name prefixes of the extra views the model reads ('title_', 'location_'). */
+    readonly extraViews: string[],
   ) {}
 
   static async load(entry: ManifestEntry, modelsDir: string, options: EncoderOpenOptions = {}): Promise<OfflineTextEncoder> {
     const p = entry.preprocessing as unknown as TextFeatureParams;
-    const title = entry.inputs.some((i) => i.name === 'title_ids');
-    return new OfflineTextEncoder(await open(entry, modelsDir, options), p, entry.embeddingDim ?? 13, title);
+    const extra = EXTRA_VIEWS.map((v) => v.prefix).filter((pre) => entry.inputs.some((i) => i.name === `${pre}ids`));
+    return new OfflineTextEncoder(await open(entry, modelsDir, options), p, entry.embeddingDim ?? 13, extra);
   }
 
   /** An unverified in-memory graph (tests, experiments). */
-  static async fromBytes(bytes: Uint8Array, params: TextFeatureParams, dim: number, titleView = false): Promise<OfflineTextEncoder> {
-    return new OfflineTextEncoder(await bytesSession(bytes), params, dim, titleView);
+  static async fromBytes(bytes: Uint8Array, params: TextFeatureParams, dim: number, extraViews: string[] = []): Promise<OfflineTextEncoder> {
+    return new OfflineTextEncoder(await bytesSession(bytes), params, dim, extraViews);
   }
 
-  /** The ONNX inputs for a batch of raw or cleaned texts (and, for the title view, names and prices). */
+  /** True when the model reads the title view (inputs title_ids / title_tf). */
+  get titleView(): boolean {
+    return this.extraViews.includes('title_');
+  }
+
+  /** The ONNX inputs for a batch of raw or cleaned texts (and, for the extra views, names, prices, locations). */
   preprocess(texts: string[], fields?: (TitleFields | undefined)[]): PlainFeeds {
     const feeds: PlainFeeds = {};
     const put = (pre: string, rs: SparseRow[]): void => {
@@ -54,17 +65,19 @@ export class OfflineTextEncoder {
       feeds[`${pre}tf`] = { type: 'float32', data: b.tf, dims };
     };
     put('', texts.map((t) => sparseRow(t, this.params)));
-    if (this.titleView) put('title_', texts.map((_, i) => titleRow(fields?.[i]?.name ?? '', fields?.[i]?.price ?? null, this.params)));
+    for (const v of EXTRA_VIEWS) {
+      if (this.extraViews.includes(v.prefix)) put(v.prefix, texts.map((_, i) => v.row(fields?.[i], this.params)));
+    }
     return feeds;
   }
 
   /**
-   * texts: Listing.modelText. fields (same order): Listing.name and Listing.price, read by the title view;
-   * without them a listing is encoded as if it had no name and no price, which costs accuracy.
+   * texts: Listing.modelText. fields (same order): Listing.name, Listing.price and Listing.location, read
+   * by the extra views; without them a listing is encoded as if it had none, which costs accuracy.
    */
   async encode(texts: string[], fields?: (TitleFields | undefined)[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
-    if (fields && fields.length !== texts.length) throw new Error(`encode got ${texts.length} texts but ${fields.length} title fields; pass one { name, price } per text.`);
+    if (fields && fields.length !== texts.length) throw new Error(`encode got ${texts.length} texts but ${fields.length} title fields; pass one { name, price, location } per text.`);
     const out = await runOutput(this.session, this.preprocess(texts, fields), 'embedding');
     return rows(out.data, texts.length);
   }

@@ -13,7 +13,7 @@ import { DEFAULT_PROBE_FIT, fitProbe, probeLogProbs, type ProbeFitOptions } from
 import { bytesSession, runOutput } from './session.js';
 import { writeModelFile } from './manifest-files.js';
 import { idFraction } from './random.js';
-import { DEFAULT_TEXT_FEATURES, sparseRow, titleRow, type SparseRow, type TextFeatureParams } from './text-features.js';
+import { DEFAULT_TEXT_FEATURES, locationRow, sparseRow, titleRow, type SparseRow, type TextFeatureParams } from './text-features.js';
 import { DEFAULT_TEXT_FIT, fitTextModel, textEmbedding, textModelOnnx, type TextFitOptions } from './text-model.js';
 
 export interface FitInput {
@@ -22,6 +22,8 @@ export interface FitInput {
     id: string; modelText: string; label: number | null;
     /** Display name and parsed price (Listing.name / Listing.price) for the title view; missing reads as "" / null. */
     name?: string; price?: number | null;
+    /** Listing.location for the location view; missing reads as "". */
+    location?: string;
   }[];
   /** HWC RGB at imageFeatures.size (default 32); photos of held-out listings should be left out. */
   photos: { listingId: string; imageId: string; rgb: Float32Array | Uint8Array }[];
@@ -36,6 +38,8 @@ export interface FitOptions {
   textFit?: TextFitOptions;
   /** Adds the title view (name grams + price tokens) to the text encoder; default true. */
   titleView?: boolean;
+  /** Adds the location view (place token + words) to the text encoder; default true. */
+  locationView?: boolean;
   imageFeatures?: ImageFeatureParams;
   imageFit?: ImageFitOptions;
   /** The image encoder's supervised probe; null leaves it out (features only). */
@@ -58,6 +62,18 @@ export interface FitResult {
   timings: { textMs: number; oofMs: number; imageMs: number; probeMs: number };
 }
 
+type FitListing = FitInput['listings'][number];
+
+/** The text encoder's views in input order; the inference side (encoders.ts) mirrors the prefixes. */
+const TEXT_VIEWS: { name: 'body' | 'title' | 'location'; prefix: string; describe: string; row: (l: FitListing, p: TextFeatureParams) => SparseRow }[] = [
+  { name: 'body', prefix: '', describe: 'modelText', row: (l, p) => sparseRow(l.modelText, p) },
+  {
+    name: 'title', prefix: 'title_', describe: 'name grams + price tokens p:<floor(2*log2(1+price))>, p:<b>>1>h, p:<b>>2>q or p:none',
+    row: (l, p) => titleRow(l.name ?? '', l.price ?? null, p),
+  },
+  { name: 'location', prefix: 'location_', describe: 'place_<location words joined by _> + location words, no char grams', row: (l, p) => locationRow(l.location ?? '', p) },
+];
+
 export async function fitOfflineEncoders(input: FitInput, outDir: string, opts: FitOptions): Promise<FitResult> {
   const tp = opts.textFeatures ?? DEFAULT_TEXT_FEATURES;
   const tf = opts.textFit ?? DEFAULT_TEXT_FIT;
@@ -71,9 +87,10 @@ export async function fitOfflineEncoders(input: FitInput, outDir: string, opts: 
 
   let t0 = Date.now();
   opts.onProgress?.('text');
-  // One row set per view: the body (name + description) and, optionally, the title (name + price).
-  const views: SparseRow[][] = [labelled.map((l) => sparseRow(l.modelText, tp))];
-  if (opts.titleView ?? true) views.push(labelled.map((l) => titleRow(l.name ?? '', l.price ?? null, tp)));
+  // One row set per view: the body (name + description) and, optionally, the title (name + price) and
+  // the location. Each view is its own pair of ONNX inputs (see TEXT_VIEWS).
+  const kept = TEXT_VIEWS.filter((v) => v.name === 'body' || (v.name === 'title' ? opts.titleView ?? true : opts.locationView ?? true));
+  const views: SparseRow[][] = kept.map((v) => labelled.map((l) => v.row(l, tp)));
   const labels = labelled.map((l) => l.label);
   const textModels = views.map((rows) => fitTextModel(rows, labels, 2 ** tp.bits, K, tf));
   const textMs = Date.now() - t0;
@@ -133,21 +150,19 @@ export async function fitOfflineEncoders(input: FitInput, outDir: string, opts: 
   }
   const probeMs = Date.now() - t0;
 
-  const textFile = writeModelFile(path.join(outDir, `offline-text-${version.replace(/[:]/g, '')}.onnx`), textModelOnnx(textModels.map((model, v) => (v === 0 ? { model, ids: 'ids', tf: 'tf' } : { model, ids: 'title_ids', tf: 'title_tf' }))), opts.modelsDir);
+  const textFile = writeModelFile(path.join(outDir, `offline-text-${version.replace(/[:]/g, '')}.onnx`), textModelOnnx(textModels.map((model, v) => ({ model, ids: `${kept[v]!.prefix}ids`, tf: `${kept[v]!.prefix}tf` }))), opts.modelsDir);
   const imageFile = writeModelFile(path.join(outDir, `offline-image-${version.replace(/[:]/g, '')}.onnx`), imageModelOnnx(imageModel), opts.modelsDir);
   const imageDim = modelEmbeddingDim(imageModel);
   const text: ManifestEntry = {
     role: 'text-encoder', name: 'offline-text-hashed-ngrams', version: `offline-text@${version}`, runtime: 'onnxruntime',
     files: [textFile],
-    inputs: (views.length > 1 ? ['', 'title_'] : ['']).flatMap((pre) => [
+    inputs: kept.map((v) => v.prefix).flatMap((pre) => [
       { name: `${pre}ids`, type: 'int64', shape: ['batch', `${pre}tokens`] }, { name: `${pre}tf`, type: 'float32', shape: ['batch', `${pre}tokens`] },
     ]),
     outputs: [{ name: 'embedding', type: 'float32', shape: ['batch', K * views.length] }],
     preprocessing: {
       ...tp, hash: 'fnv1a32', grams: 'w<n>:<words joined by space>, c:<char n-gram of <word>>', tf: '1+ln(count)', clean: 'DESIGN.md section 3',
-      views: views.length > 1
-        ? ['body: modelText -> ids/tf', 'title: name grams + price tokens p:<floor(2*log2(1+price))>, p:<b>>1>h, p:<b>>2>q or p:none -> title_ids/title_tf']
-        : ['body: modelText -> ids/tf'],
+      views: kept.map((v) => `${v.name}: ${v.describe} -> ${v.prefix}ids/${v.prefix}tf`),
     },
     classes, embeddingDim: K * views.length, createdAt,
     notes: { fit: tf, labelledListings: labelled.length, outOfFoldFolds: folds, embedding: `class log-probabilities per view (${views.length} x ${K})` },

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { OfflineImageEncoder, OfflineTextEncoder } from './encoders.js';
 import { fitOfflineEncoders } from './fit.js';
 import { Rng } from './random.js';
-import { sparseRow, titleRow } from './text-features.js';
+import { locationRow, sparseRow, titleRow } from './text-features.js';
 import { fitTextModel, textEmbedding } from './text-model.js';
 
 const modelsDir = mkdtempSync(path.join(tmpdir(), 'offline-'));
@@ -17,7 +17,9 @@ const listings = Array.from({ length: 90 }, (_, i) => {
   const c = i % 3;
   const text = Array.from({ length: 6 }, () => words[c]![r.int(4)]).join(' ') + ' posted in town';
   // Names carry the class word; prices separate the classes too (cheap, mid, dear).
-  return { id: `id${i}`, modelText: text, label: c, name: `${words[c]![r.int(4)]} for sale`, price: i % 5 === 0 ? null : 10 ** (c + 1) };
+  // Each class sells from its own towns (a shop lists many items of one kind).
+  const location = [['Leeds, West Yorkshire', 'York'], ['Bath, Somerset', 'Bristol'], ['Leeds, Kent', 'Dover, Kent']][c]![r.int(2)]!;
+  return { id: `id${i}`, modelText: text, label: c, name: `${words[c]![r.int(4)]} for sale`, price: i % 5 === 0 ? null : 10 ** (c + 1), location };
 });
 // Photos: class-coloured noise, 8x8 RGB so the test stays fast.
 const photos = listings.map((l) => ({
@@ -41,17 +43,24 @@ describe('fitOfflineEncoders', () => {
     expect(fit.outOfFoldImage.get(photos[0]!.imageId)!.length).toBe(fit.image.embeddingDim);
     const te = await OfflineTextEncoder.load(fit.text, modelsDir);
     const texts = [listings[0]!.modelText, 'Sofa & CHAIR!! unseen-word', ''];
-    const fields = [{ name: listings[0]!.name, price: listings[0]!.price }, { name: 'Drill', price: 1000 }, { name: '', price: null }];
+    const fields = [
+      { name: listings[0]!.name, price: listings[0]!.price, location: listings[0]!.location }, { name: 'Drill', price: 1000, location: 'Dover, Kent' }, { name: '', price: null },
+    ];
     const onnx = await te.encode(texts, fields);
-    expect(te.titleView).toBe(true);
-    expect(onnx[0]!.length).toBe(6);
-    expect(fit.outOfFoldText.get('id0')!.length).toBe(6);
+    expect(te.extraViews).toEqual(['title_', 'location_']);
+    expect(onnx[0]!.length).toBe(9);
+    expect(fit.outOfFoldText.get('id0')!.length).toBe(9);
     const rows = listings.map((l) => sparseRow(l.modelText, te.params));
     const ts = fitTextModel(rows, listings.map((l) => l.label), 2 ** te.params.bits, 3, { epochs: 5, lr: 1, l2: 1e-6, seed: 1 });
     texts.forEach((t, i) => textEmbedding(ts, sparseRow(t, te.params)).forEach((v, k) => expect(Math.abs(v - onnx[i]![k]!)).toBeLessThan(1e-4)));
     const titleRows = listings.map((l) => titleRow(l.name, l.price, te.params));
     const tt = fitTextModel(titleRows, listings.map((l) => l.label), 2 ** te.params.bits, 3, { epochs: 5, lr: 1, l2: 1e-6, seed: 1 });
     fields.forEach((f, i) => textEmbedding(tt, titleRow(f.name, f.price, te.params)).forEach((v, k) => expect(Math.abs(v - onnx[i]![3 + k]!)).toBeLessThan(1e-4)));
+    const locRows = listings.map((l) => locationRow(l.location, te.params));
+    const tl = fitTextModel(locRows, listings.map((l) => l.label), 2 ** te.params.bits, 3, { epochs: 5, lr: 1, l2: 1e-6, seed: 1 });
+    fields.forEach((f, i) => textEmbedding(tl, locationRow(f.location ?? '', te.params)).forEach((v, k) => expect(Math.abs(v - onnx[i]![6 + k]!)).toBeLessThan(1e-4)));
+    // "Dover, Kent" is a class-2 town; the place token keeps "Leeds, Kent" (class 2) apart from "Leeds, West Yorkshire" (class 0).
+    expect(Array.from(onnx[1]!.subarray(6)).indexOf(Math.max(...onnx[1]!.subarray(6)))).toBe(2);
     expect(onnx[0]!.indexOf(Math.max(...onnx[0]!.subarray(0, 3)))).toBe(0);
     expect(Array.from(onnx[1]!.subarray(3)).indexOf(Math.max(...onnx[1]!.subarray(3)))).toBe(2);
     await te.close();

