@@ -2,6 +2,8 @@
 // processes, one backfill of the catalogue (default ../shared/data/fbm; BENCH_LIMIT to cut it short),
 // then the same command again to show a rerun does no new work. Prints listings/s and photos/s.
 //   npm run bench            (whole sample)     BENCH_LIMIT=1000 npm run bench
+// The pools run whatever models are current in MODELS_DIR (default models/): with none, the flow only
+// cleans photos and records listings; MODELS_DIR=$(mktemp -d) npm run bench measures that part alone.
 import path from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { createTestPipeline } from '../test/support/pipeline.js';
