@@ -13,6 +13,7 @@ let photoPath: string;
 let photoBytes: Buffer;
 let knownId: string;
 let knownText: string;
+let knownLocation: string;
 
 interface Answer {
   Category: string;
@@ -22,10 +23,11 @@ interface Answer {
   similar?: { id: string; score: number; photoUrl: string | null }[];
 }
 
-function form(parts: { image?: Buffer; imageType?: string; text?: string }): FormData {
+function form(parts: { image?: Buffer; imageType?: string; text?: string; location?: string }): FormData {
   const f = new FormData();
   if (parts.image) f.append('image', new Blob([new Uint8Array(parts.image)], { type: parts.imageType ?? 'image/jpeg' }), 'photo.jpg');
   if (parts.text !== undefined) f.append('text', parts.text);
+  if (parts.location !== undefined) f.append('location', parts.location);
   return f;
 }
 
@@ -43,14 +45,15 @@ function expectResearchShape(a: Answer) {
 
 beforeAll(async () => {
   s = await startTrainedApi({ env: { API_UPLOAD_MAX_BYTES: String(512 * 1024) } });
-  const { rows } = await s.t.db.query<{ id: string; source_uri: string; name: string; description_raw: string }>(
-    `SELECT l.id, i.source_uri, l.name, l.description_raw FROM listings l JOIN images i ON i.listing_id = l.id
+  const { rows } = await s.t.db.query<{ id: string; source_uri: string; name: string; description_raw: string; location: string }>(
+    `SELECT l.id, i.source_uri, l.name, l.description_raw, l.location FROM listings l JOIN images i ON i.listing_id = l.id
      JOIN predictions p ON p.listing_id = l.id
      WHERE l.status = 'processed' AND i.status = 'cleaned' ORDER BY l.id LIMIT 1`,
   );
   knownId = rows[0]!.id;
   photoPath = rows[0]!.source_uri;
   knownText = `${rows[0]!.name} ${rows[0]!.description_raw}`;
+  knownLocation = rows[0]!.location;
   photoBytes = await readFile(photoPath);
   await s.api.deps.index.sync();
 }, 900_000);
@@ -77,6 +80,15 @@ describe('POST /predict/*', () => {
 
     const json = await post('/predict/text', JSON.stringify({ text: knownText }), { 'content-type': 'application/json' });
     expect(json.body.Category).toBe(text.body.Category);
+
+    // The optional location feeds the text encoder's location view: same shape, other probabilities
+    // (a vague text, so that the answer is not already certain from the words).
+    const vague = 'good condition collection only';
+    const unlocated = await post('/predict/text', form({ text: vague }));
+    const located = await post('/predict/text', form({ text: vague, location: knownLocation }));
+    expect(located.status).toBe(200);
+    expectResearchShape(located.body as unknown as Answer);
+    expect(located.body.Probabilities).not.toEqual(unlocated.body.Probabilities);
   });
 
   it('refuses bad uploads with the right status and no stack trace', async () => {

@@ -16,6 +16,8 @@ export interface ApiModels {
 export interface PredictInput {
   image: Buffer | null;
   text: string | null;
+  /** The listing's location, when the client knows it: read by encoders with a location view. */
+  location?: string;
 }
 
 export interface PredictionAnswer {
@@ -62,7 +64,7 @@ export async function predict(
   if (text === '') throw new ApiError(422, 'The text has no words left after cleaning (one-letter words and symbols are dropped); send a description.');
   // The photo (sharp, then the image encoder) and the text (the text encoder) are independent.
   const [textVector, imageVector] = await Promise.all([
-    text === null ? null : m.textEmbedder!.embed({ text, name: input.text ?? '', price: null, location: '' }),
+    text === null ? null : m.textEmbedder!.embed({ text, name: input.text ?? '', price: null, location: input.location ?? '' }),
     input.image === null
       ? null
       : cleanImage(input.image, { size: config.IMAGE_LETTERBOX_SIZE, maxBytes: config.API_UPLOAD_MAX_BYTES, maxPixels: config.IMAGE_MAX_PIXELS })

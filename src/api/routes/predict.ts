@@ -1,4 +1,5 @@
-// POST /predict/image, /predict/text, /predict/combined: a multipart form ("image" file, "text" field),
+// POST /predict/image, /predict/text, /predict/combined: a multipart form ("image" file, "text" field,
+// optional "location" field),
 // answered synchronously in the research project's shape { Category, Probabilities }. With ?similar=k
 // the answer also lists the k most similar stored listings (the web page uses this).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -9,13 +10,14 @@ import { resultCards, type RateLimitConfig } from './shared.js';
 
 type Kind = 'image' | 'text' | 'combined';
 
-/** Reads the form: at most one file (the "image" field) and a "text" field. */
+/** Reads the form: at most one file (the "image" field), a "text" field and an optional "location". */
 async function readForm(req: FastifyRequest): Promise<PredictInput> {
   const input: PredictInput = { image: null, text: null };
   if (!req.isMultipart()) {
     // JSON or urlencoded { text } is accepted as well, for text-only clients.
-    const body = req.body as { text?: unknown } | undefined;
+    const body = req.body as { text?: unknown; location?: unknown } | undefined;
     if (body && typeof body.text === 'string') input.text = body.text;
+    if (body && typeof body.location === 'string') input.location = body.location;
     return input;
   }
   for await (const part of req.parts()) {
@@ -27,6 +29,8 @@ async function readForm(req: FastifyRequest): Promise<PredictInput> {
       input.image = await part.toBuffer();
     } else if (part.fieldname === 'text') {
       input.text = String(part.value);
+    } else if (part.fieldname === 'location') {
+      input.location = String(part.value);
     }
   }
   return input;
@@ -59,6 +63,7 @@ export async function predictRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
       const input: PredictInput = {
         image: kind === 'text' ? null : form.image,
         text: kind === 'image' ? null : form.text,
+        ...(form.location !== undefined ? { location: form.location } : {}),
       };
       if (kind === 'image' && !input.image) throw new ApiError(400, 'Send the photo as a file in the "image" form field.');
       if (kind === 'text' && input.text === null) throw new ApiError(400, 'Send the description in the "text" form field.');
