@@ -203,7 +203,6 @@ describe('repositories', () => {
     expect(await images.markImagesSkipped(t.db, ['a-1', 'a-2'], 'Not processed: its listing is a duplicate.')).toBe(2);
     expect(await images.countImagesByStatus(t.db)).toEqual({ pending: 1, cleaned: 0, failed: 0, skipped: 2 });
     expect((await images.upsertImages(t.db, imgs.slice(1))).changed).toEqual(['a-1', 'a-2']);
-    expect(await images.removeStaleImages(t.db, ['a'], ['a-0'])).toBe(2);
   });
 
   it('records runs and rejected rows idempotently', async () => {

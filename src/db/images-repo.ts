@@ -103,16 +103,6 @@ export async function upsertImages(db: Queryable, images: readonly ImageInput[])
   return outcome;
 }
 
-/** Deletes images of these listings that are not in keepImageIds (photos removed from a listing). */
-export async function removeStaleImages(db: Queryable, listingIds: readonly string[], keepImageIds: readonly string[]): Promise<number> {
-  if (listingIds.length === 0) return 0;
-  const { rowCount } = await db.query(
-    'DELETE FROM images WHERE listing_id = ANY($1::text[]) AND NOT (id = ANY($2::text[]))',
-    [listingIds, keepImageIds],
-  );
-  return rowCount ?? 0;
-}
-
 /** Stores the cleaning result; false when the image row no longer exists. */
 export async function markImageCleaned(db: Queryable, id: string, image: CleanedImage): Promise<boolean> {
   const { rowCount } = await db.query(

@@ -51,8 +51,8 @@ export async function submitListings(
 ): Promise<SubmitResult> {
   const all = [...work.process, ...work.skip];
   // The rows of a submit land atomically before any flow is enqueued, so a worker never picks up a
-  // listing it cannot read. A webhook batch is one statement (atomic by itself, one round trip: the
-  // accept path's latency is mostly round trips); a backfill chunk spanning several statements, or
+  // listing it cannot read. A webhook batch is one prepared statement (atomic by itself, one round
+  // trip, no parse or plan: see src/db/submit-repo.ts); a backfill spanning several statements, or
   // with skip marks to write, uses a transaction.
   const store = (db: Queryable) => storeListings(db, work, all);
   const stored = storeStatements(all.length) === 1 && work.skip.length === 0 ? await store(deps.db) : await deps.db.withTransaction(store);
