@@ -10,7 +10,7 @@ import { loadCatalogue } from '../src/catalogue/load-catalogue.js';
 import { loadConfig } from '../src/config.js';
 import { categoryCode, CATEGORY_NAMES } from '../src/domain/category.js';
 import { idFraction } from '../src/domain/split.js';
-import { DEFAULT_TEXT_FEATURES, sparseRow, titleRow, type SparseRow } from '../src/models/offline/text-features.js';
+import { DEFAULT_TEXT_FEATURES, TEXT_VIEWS, type SparseRow } from '../src/models/offline/text-features.js';
 import { DEFAULT_TEXT_FIT, fitIdf, fitTextModel, rowValues, textEmbedding } from '../src/models/offline/text-model.js';
 import { report } from './api-support.js';
 
@@ -30,13 +30,8 @@ const listings = catalogue.listings.filter((l) => l.label !== null);
 const labels = listings.map((l) => categoryCode(l.label!));
 const foldOf = listings.map((l) => Math.floor(idFraction(l.id) * FOLDS));
 
-// The location is one token per place ("Leeds, West Yorkshire" -> "leeds_west_yorkshire") plus its words.
-const placeText = (loc: string) => `${loc.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '_')} ${loc}`;
-const views: Record<string, SparseRow[]> = {
-  body: listings.map((l) => sparseRow(l.modelText, tp)),
-  title: listings.map((l) => titleRow(l.name, l.price, tp)),
-  location: listings.map((l) => sparseRow(placeText(l.location), { ...tp, charMax: 0 })),
-};
+// The views exactly as the encoder builds them (body, title, location).
+const views: Record<string, SparseRow[]> = Object.fromEntries(TEXT_VIEWS.map((v) => [v.name, listings.map((l) => v.row(l, tp))]));
 
 /** Out-of-fold class log-probabilities of every listing, per view. */
 const oof: Record<string, Float64Array[]> = {};

@@ -7,7 +7,7 @@ import { openModelSession } from '../runtime/open.js';
 import type { ExecutionProvider } from '../runtime/providers.js';
 import { toChw, type ImageFeatureParams } from './image-model.js';
 import { bytesSession, rows, runOutput, type PlainFeeds, type Runner } from './session.js';
-import { locationRow, padBatch, sparseRow, titleRow, type SparseRow, type TextFeatureParams } from './text-features.js';
+import { padBatch, TEXT_VIEWS, type SparseRow, type TextFeatureParams } from './text-features.js';
 
 export interface EncoderOpenOptions {
   /** Execution providers in order of preference (config ORT_PROVIDERS); default ['cpu']. */
@@ -26,11 +26,8 @@ async function open(entry: ManifestEntry, modelsDir: string, o: EncoderOpenOptio
 /** What the title and location views read of a listing (Listing.name, Listing.price, Listing.location). */
 export interface TitleFields { name: string; price: number | null; location?: string }
 
-/** The extra views a model may read, by input-name prefix (fit.ts writes them in this order). */
-const EXTRA_VIEWS: { prefix: string; row: (f: TitleFields | undefined, p: TextFeatureParams) => SparseRow }[] = [
-  { prefix: 'title_', row: (f, p) => titleRow(f?.name ?? '', f?.price ?? null, p) },
-  { prefix: 'location_', row: (f, p) => locationRow(f?.location ?? '', p) },
-];
+/** Views beyond the body, by input-name prefix. */
+const EXTRA_VIEWS = TEXT_VIEWS.filter((v) => v.prefix !== '');
 
 export class OfflineTextEncoder {
   private constructor(
@@ -64,9 +61,9 @@ export class OfflineTextEncoder {
       feeds[`${pre}ids`] = { type: 'int64', data: b.ids, dims };
       feeds[`${pre}tf`] = { type: 'float32', data: b.tf, dims };
     };
-    put('', texts.map((t) => sparseRow(t, this.params)));
-    for (const v of EXTRA_VIEWS) {
-      if (this.extraViews.includes(v.prefix)) put(v.prefix, texts.map((_, i) => v.row(fields?.[i], this.params)));
+    const listings = texts.map((modelText, i) => ({ ...fields?.[i], modelText }));
+    for (const v of TEXT_VIEWS) {
+      if (v.prefix === '' || this.extraViews.includes(v.prefix)) put(v.prefix, listings.map((l) => v.row(l, this.params)));
     }
     return feeds;
   }

@@ -13,7 +13,7 @@ import { DEFAULT_PROBE_FIT, fitProbe, probeLogProbs, type ProbeFitOptions } from
 import { bytesSession, runOutput } from './session.js';
 import { writeModelFile } from './manifest-files.js';
 import { idFraction } from './random.js';
-import { DEFAULT_TEXT_FEATURES, locationRow, sparseRow, titleRow, type SparseRow, type TextFeatureParams } from './text-features.js';
+import { DEFAULT_TEXT_FEATURES, TEXT_VIEWS, type SparseRow, type TextFeatureParams } from './text-features.js';
 import { DEFAULT_TEXT_FIT, fitTextModel, textEmbedding, textModelOnnx, type TextFitOptions } from './text-model.js';
 
 export interface FitInput {
@@ -70,18 +70,6 @@ export interface FitResult {
  */
 export const DEFAULT_OOF_FOLDS = 10;
 
-type FitListing = FitInput['listings'][number];
-
-/** The text encoder's views in input order; the inference side (encoders.ts) mirrors the prefixes. */
-const TEXT_VIEWS: { name: 'body' | 'title' | 'location'; prefix: string; describe: string; row: (l: FitListing, p: TextFeatureParams) => SparseRow }[] = [
-  { name: 'body', prefix: '', describe: 'modelText', row: (l, p) => sparseRow(l.modelText, p) },
-  {
-    name: 'title', prefix: 'title_', describe: 'name grams + price tokens p:<floor(2*log2(1+price))>, p:<b>>1>h, p:<b>>2>q or p:none',
-    row: (l, p) => titleRow(l.name ?? '', l.price ?? null, p),
-  },
-  { name: 'location', prefix: 'location_', describe: 'place_<location words joined by _> + location words, no char grams', row: (l, p) => locationRow(l.location ?? '', p) },
-];
-
 export async function fitOfflineEncoders(input: FitInput, outDir: string, opts: FitOptions): Promise<FitResult> {
   const tp = opts.textFeatures ?? DEFAULT_TEXT_FEATURES;
   const tf = opts.textFit ?? DEFAULT_TEXT_FIT;
@@ -96,7 +84,7 @@ export async function fitOfflineEncoders(input: FitInput, outDir: string, opts: 
   let t0 = Date.now();
   opts.onProgress?.('text');
   // One row set per view: the body (name + description) and, optionally, the title (name + price) and
-  // the location. Each view is its own pair of ONNX inputs (see TEXT_VIEWS).
+  // the location. Each view is its own pair of ONNX inputs (TEXT_VIEWS in text-features.ts).
   const kept = TEXT_VIEWS.filter((v) => v.name === 'body' || (v.name === 'title' ? opts.titleView ?? true : opts.locationView ?? true));
   const views: SparseRow[][] = kept.map((v) => labelled.map((l) => v.row(l, tp)));
   const labels = labelled.map((l) => l.label);

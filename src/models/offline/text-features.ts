@@ -119,3 +119,32 @@ export function padBatch(rows: SparseRow[]): { ids: BigInt64Array; tf: Float32Ar
   });
   return { ids, tf, width };
 }
+
+/** What the text views read of a listing: Listing.modelText, and Listing.name, price and location. */
+export interface ListingTextFields {
+  modelText: string;
+  name?: string;
+  price?: number | null;
+  location?: string;
+}
+
+export interface TextView {
+  name: 'body' | 'title' | 'location';
+  /** Prefix of the view's ONNX inputs (<prefix>ids, <prefix>tf). */
+  prefix: string;
+  describe: string;
+  row: (l: ListingTextFields, p: TextFeatureParams) => SparseRow;
+}
+
+/**
+ * The text encoder's views in ONNX input order: the one table fitting (fit.ts) and encoding
+ * (encoders.ts) both read, so training and serving cannot build a view differently.
+ */
+export const TEXT_VIEWS: readonly TextView[] = [
+  { name: 'body', prefix: '', describe: 'modelText', row: (l, p) => sparseRow(l.modelText, p) },
+  {
+    name: 'title', prefix: 'title_', describe: 'name grams + price tokens p:<floor(2*log2(1+price))>, p:<b>>1>h, p:<b>>2>q or p:none',
+    row: (l, p) => titleRow(l.name ?? '', l.price ?? null, p),
+  },
+  { name: 'location', prefix: 'location_', describe: 'place_<location words joined by _> + location words, no char grams', row: (l, p) => locationRow(l.location ?? '', p) },
+];
