@@ -97,14 +97,24 @@ const schema = z.object({
   PHOTO_FETCH_MAX_REDIRECTS: int(0, 10).default(3),
   /** Lets photo URLs resolve to loopback addresses (tests and local demos only). */
   PHOTO_FETCH_ALLOW_LOOPBACK: bool.default(false),
-  /** How often the API's vector index reads newly stored predictions. */
   /** How often the API re-reads the model manifest to pick up a new classifier or encoder. */
   API_MODEL_RELOAD_MS: int(200).default(5000),
+  /** How often the API's vector index reads newly stored predictions. */
   SEARCH_INDEX_POLL_MS: int(50, 60_000).default(500),
   /** How often the index is rebuilt from scratch (drops deleted listings). */
   SEARCH_INDEX_RESYNC_MS: int(1000).default(10 * 60_000),
-  /** Ranking score = cosine + this x P(query in the neighbour's category); 0 ranks by cosine alone. */
-  SEARCH_CATEGORY_WEIGHT: z.coerce.number().min(0).max(10).default(0.5),
+  /**
+   * Ranking score = cosine + this x P(query in the neighbour's category); 0 ranks by cosine alone.
+   * 2 is the weight chosen on validation listings by `npm run bench:api:weight` (docs/api.md).
+   */
+  SEARCH_CATEGORY_WEIGHT: z.coerce.number().min(0).max(10).default(2),
+  /**
+   * Indexed listings from which searches use an HNSW graph (candidates re-scored exactly) instead of one
+   * exact scan; 0 keeps the exact scan at every size.
+   */
+  SEARCH_ANN_THRESHOLD: int(0).default(50_000),
+  /** efSearch of that graph: candidates kept while searching (higher: better recall, slower). */
+  SEARCH_ANN_EF: int(1, 4096).default(64),
 
   /** Cron pattern (5 or 6 fields) of the nightly catalogue backfill; "off" installs no schedule. */
   NIGHTLY_CRON: z.string().min(1).default('0 2 * * *'),

@@ -18,6 +18,8 @@ export function newSearchIndex(deps: Pick<ApiDeps, 'db' | 'log' | 'config'>, cla
     modelVersion: classifier?.version ?? null,
     classes: classifier?.classes ?? CATEGORY_NAMES,
     categoryWeight: deps.config.SEARCH_CATEGORY_WEIGHT,
+    annThreshold: deps.config.SEARCH_ANN_THRESHOLD,
+    annEf: deps.config.SEARCH_ANN_EF,
     pollMs: deps.config.SEARCH_INDEX_POLL_MS,
     resyncMs: deps.config.SEARCH_INDEX_RESYNC_MS,
   });

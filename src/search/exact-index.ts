@@ -1,7 +1,8 @@
 // Exact cosine-similarity search over every listing's fused embedding, held in one contiguous
 // Float32Array (row-major, rows L2-normalised) so a query is a single pass of dot products. At the
-// catalogue's size (about 6,000 x 256) a query takes well under a millisecond; docs/api.md says where
-// an approximate index starts to pay off.
+// catalogue's size (about 6,000 x 256) a query takes well under a millisecond. Above SEARCH_ANN_THRESHOLD
+// rows SearchIndex puts an HNSW graph in front of it (approximate-search.ts); this stays the store of record.
+import { dotAt } from './dot.js';
 
 export interface Neighbour {
   id: string;
@@ -159,6 +160,20 @@ export class ExactIndex implements VectorIndex {
     return row === undefined ? null : this.categoryNames[this.rowCategory[row]!]!;
   }
 
+  /**
+   * Cosine of a stored row with an already normalised query, or null when the row is absent; the same
+   * sum as search() makes, so a re-scored candidate gets the very score an exact scan gives it.
+   */
+  similarity(id: string, q: Float32Array): number | null {
+    const row = this.rowOf.get(id);
+    return row === undefined ? null : this.dot(row, q);
+  }
+
+  private dot(row: number, q: Float32Array): number {
+    return dotAt(this.matrix, row * this._dim, q, this._dim);
+  }
+
+
   ids(): IterableIterator<string> {
     return this.rowIds.values();
   }
@@ -175,23 +190,10 @@ export class ExactIndex implements VectorIndex {
     const bonus = new Float32Array(this.categoryNames.length);
     if (opts.prior) this.categoryNames.forEach((name, code) => (bonus[code] = opts.prior![name] ?? 0));
     const top = new TopK(opts.k);
-    const m = this.matrix;
-    const dim = this._dim;
     const cats = this.rowCategory;
     for (let row = 0, n = this.rowIds.length; row < n; row++) {
       if (row === skip || (wanted >= 0 && cats[row] !== wanted)) continue;
-      // Four accumulators let the JIT keep independent multiply-adds in flight.
-      let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
-      let i = 0;
-      const base = row * dim;
-      for (; i + 3 < dim; i += 4) {
-        d0 += m[base + i]! * q[i]!;
-        d1 += m[base + i + 1]! * q[i + 1]!;
-        d2 += m[base + i + 2]! * q[i + 2]!;
-        d3 += m[base + i + 3]! * q[i + 3]!;
-      }
-      for (; i < dim; i++) d0 += m[base + i]! * q[i]!;
-      top.push(row, d0 + d1 + d2 + d3 + bonus[cats[row]!]!);
+      top.push(row, this.dot(row, q) + bonus[cats[row]!]!);
     }
     return top.ids.map((row, i) => {
       const score = top.scores[i]!;

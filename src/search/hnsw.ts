@@ -2,6 +2,7 @@
 // using Hierarchical Navigable Small World graphs", 2016) over L2-normalised vectors, scored by inner
 // product (= cosine). It is the approximate index for collections where one exact pass is too slow
 // (see docs/api.md for the sizes); bench/api-ann.ts measures its recall against ExactIndex.
+import { dotAt } from './dot.js';
 import { normalise, TopK, type Neighbour } from './exact-index.js';
 
 /** mulberry32: the level draw only needs a seeded, fast generator. */
@@ -108,10 +109,9 @@ export class HnswIndex {
     return this.ids.length;
   }
 
+  /** Inner product of a stored node with q; building the graph is almost all calls to this. */
   private score(node: number, q: Float32Array): number {
-    let dot = 0;
-    for (let i = 0, at = node * this.dim; i < this.dim; i++, at++) dot += this.vectors[at]! * q[i]!;
-    return dot;
+    return dotAt(this.vectors, node * this.dim, q, this.dim);
   }
 
   private nextMark(): number {

@@ -2,9 +2,13 @@
 // for predictions stored since the last one (every SEARCH_INDEX_POLL_MS), and a periodic rebuild from
 // scratch that also drops listings deleted in the meantime. It indexes one model version: the
 // classifier the API runs, or without one the version that stored the latest prediction.
+// Searches scan every row exactly until the index holds annThreshold rows; from there an HNSW graph
+// proposes candidates that the exact store re-scores (approximate-search.ts).
 import type { Queryable } from '../db/pool.js';
 import { latestPredictionVersion, predictionEmbeddingsAfter, type EmbeddingCursor } from '../db/search-repo.js';
 import type { Logger } from '../logging.js';
+import { categoryPrior } from './category-prior.js';
+import { ApproximateSearch, type ApproximateCounts } from './approximate-search.js';
 import { ExactIndex, type Neighbour, type SearchOptions } from './exact-index.js';
 
 export interface SearchIndexOptions {
@@ -21,13 +25,26 @@ export interface SearchIndexOptions {
    * category). 0 ranks by cosine alone. See docs/api.md for the measured effect.
    */
   categoryWeight: number;
+  /**
+   * Size from which searches go through an HNSW graph instead of one exact scan (default 50,000);
+   * 0 never builds one. See docs/api.md for where an exact scan stops being cheap.
+   */
+  annThreshold?: number;
+  /** efSearch of the HNSW graph (default 64); raised to the over-fetched candidate count when lower. */
+  annEf?: number;
   /** Rows re-read on every poll to catch late commits (default 2 s). */
   rewindMs?: number;
   pageSize?: number;
 }
 
+export type SearchMode = 'exact' | 'hnsw';
+
 export interface IndexStatus {
   ready: boolean;
+  /** How searches are answered: one exact scan, or HNSW candidates re-scored exactly. */
+  mode: SearchMode;
+  /** In hnsw mode, how searches were answered since the graph was built; null in exact mode. */
+  approximate: ApproximateCounts | null;
   modelVersion: string | null;
   size: number;
   dim: number;
@@ -36,8 +53,13 @@ export interface IndexStatus {
   lastError: string | null;
 }
 
+export const DEFAULT_ANN_THRESHOLD = 50_000;
+export const DEFAULT_ANN_EF = 64;
+
 export class SearchIndex {
   private index = new ExactIndex();
+  /** Present from annThreshold rows on; always over the same store as `index`. */
+  private approximate: ApproximateSearch | null = null;
   private probabilities = new Map<string, Float32Array>();
   private version: string | null = null;
   private cursor: EmbeddingCursor | null = null;
@@ -47,6 +69,8 @@ export class SearchIndex {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private closed = false;
+  /** Aborted by close(), so a graph build in progress does not hold up shutdown. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly opts: SearchIndexOptions) {}
 
@@ -62,8 +86,13 @@ export class SearchIndex {
     return this.index.size;
   }
 
+  get mode(): SearchMode {
+    return this.approximate ? 'hnsw' : 'exact';
+  }
+
   status(): IndexStatus {
-    return { ready: this.ready, modelVersion: this.version, size: this.index.size, dim: this.index.dim, syncedAt: this.syncedAt, lastError: this.lastError };
+    const approximate = this.approximate ? { ...this.approximate.counts } : null;
+    return { ready: this.ready, mode: this.mode, approximate, modelVersion: this.version, size: this.index.size, dim: this.index.dim, syncedAt: this.syncedAt, lastError: this.lastError };
   }
 
   /** Loads everything, then keeps polling until close(). Throws when the first load fails. */
@@ -92,6 +121,7 @@ export class SearchIndex {
       this.syncedAt = Date.now();
       this.lastError = null;
     } catch (err) {
+      if (this.closed) return; // an abandoned graph build, not a failure
       // The index keeps serving what it has; readiness reports the error until a sync succeeds.
       this.lastError = (err as Error).message;
       this.opts.log.warn({ err }, 'search index sync failed; serving the last loaded index');
@@ -102,24 +132,45 @@ export class SearchIndex {
     const fresh = new ExactIndex();
     const probabilities = new Map<string, Float32Array>();
     const cursor = version === null ? null : await this.load(fresh, probabilities, version, null, 0);
+    // The graph is built before the swap (it yields while building), so searches meanwhile use the
+    // old index and never see a store without its graph or a half-linked graph.
+    const approximate = this.wantsApproximate(fresh.size) ? await this.buildApproximate(fresh) : null;
     // Swap in one step so searches never see a half-built index.
     this.index = fresh;
+    this.approximate = approximate;
     this.probabilities = probabilities;
     this.version = version;
     this.cursor = cursor;
     this.lastResync = Date.now();
-    this.opts.log.info({ modelVersion: version, size: fresh.size, dim: fresh.dim }, 'search index loaded');
+    this.opts.log.info({ modelVersion: version, size: fresh.size, dim: fresh.dim, mode: this.mode }, 'search index loaded');
   }
 
   private async follow(): Promise<void> {
     if (this.version === null) return;
-    this.cursor = await this.load(this.index, this.probabilities, this.version, this.cursor, this.opts.rewindMs ?? 2000);
+    const linkNew = (id: string, vector: Float32Array) => this.approximate?.add(id, vector);
+    this.cursor = await this.load(this.index, this.probabilities, this.version, this.cursor, this.opts.rewindMs ?? 2000, linkNew);
+    // Growing past the threshold between rebuilds switches at once rather than at the next rebuild.
+    // Nothing else writes to the store while this sync runs, so it can be read while the graph builds.
+    if (!this.approximate && this.wantsApproximate(this.index.size)) {
+      this.approximate = await this.buildApproximate(this.index);
+      this.opts.log.info({ size: this.index.size }, 'search index switched to the HNSW graph');
+    }
+  }
+
+  private wantsApproximate(size: number): boolean {
+    const threshold = this.opts.annThreshold ?? DEFAULT_ANN_THRESHOLD;
+    return threshold > 0 && size >= threshold;
+  }
+
+  private buildApproximate(store: ExactIndex): Promise<ApproximateSearch> {
+    return ApproximateSearch.build(store, { efSearch: this.opts.annEf ?? DEFAULT_ANN_EF, signal: this.closing.signal });
   }
 
   /**
    * Reads pages after the cursor into the index; returns the new cursor. With rewindMs the read starts
    * that much earlier (upserts are idempotent), and the cursor may end slightly behind the old one when
-   * nothing newer exists, which only means the next poll re-reads a few rows.
+   * nothing newer exists, which only means the next poll re-reads a few rows. `added` hears of rows
+   * new to the index (not of replaced ones: rewound re-reads must not link a row twice).
    */
   private async load(
     into: ExactIndex,
@@ -127,6 +178,7 @@ export class SearchIndex {
     version: string,
     from: EmbeddingCursor | null,
     rewindMs: number,
+    added?: (id: string, vector: Float32Array) => void,
   ): Promise<EmbeddingCursor | null> {
     const pageSize = this.opts.pageSize ?? 2000;
     let cursor = from && rewindMs > 0 ? { createdAt: from.createdAt, listingId: '' } : from;
@@ -134,8 +186,10 @@ export class SearchIndex {
     for (;;) {
       const rows = await predictionEmbeddingsAfter(this.opts.db, version, cursor, pageSize, rewind);
       for (const r of rows) {
+        const isNew = !into.has(r.listingId);
         into.upsert(r.listingId, r.category, r.embedding);
         probabilities.set(r.listingId, r.probabilities);
+        if (isNew) added?.(r.listingId, r.embedding);
       }
       const tail = rows[rows.length - 1];
       if (tail) {
@@ -149,7 +203,8 @@ export class SearchIndex {
   /** Ranks against a query embedding; `probabilities` (class-code order) turn on the category prior. */
   search(query: Float32Array, opts: Omit<SearchOptions, 'prior'> & { probabilities?: ArrayLike<number> }): Neighbour[] {
     const { probabilities, ...rest } = opts;
-    return this.index.search(query, probabilities ? { ...rest, prior: this.prior(probabilities) } : rest);
+    const options = probabilities ? { ...rest, prior: this.prior(probabilities) } : rest;
+    return (this.approximate ?? this.index).search(query, options);
   }
 
   /** The listings most similar to an indexed one (itself left out), or null when it is not indexed. */
@@ -161,11 +216,7 @@ export class SearchIndex {
   }
 
   private prior(probabilities: ArrayLike<number>): Record<string, number> {
-    const out: Record<string, number> = {};
-    const w = this.opts.categoryWeight;
-    if (w === 0) return out;
-    this.opts.classes.forEach((name, i) => (out[name] = w * (probabilities[i] ?? 0)));
-    return out;
+    return categoryPrior(this.opts.classes, probabilities, this.opts.categoryWeight);
   }
 
   /** The stored embedding of a listing, or null when it is not indexed. */
@@ -179,6 +230,7 @@ export class SearchIndex {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort(new Error('The search index was closed while it was building its HNSW graph.'));
     if (this.timer) clearTimeout(this.timer);
     await this.running;
   }

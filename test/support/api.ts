@@ -48,6 +48,8 @@ export async function startTestApi(env: Record<string, string>, models: ApiModel
     modelVersion: models.classifier?.version ?? null,
     classes: models.classifier?.classes ?? CATEGORY_NAMES,
     categoryWeight: config.SEARCH_CATEGORY_WEIGHT,
+    annThreshold: config.SEARCH_ANN_THRESHOLD,
+    annEf: config.SEARCH_ANN_EF,
     pollMs: 100,
     resyncMs: 600_000,
   });

@@ -42,6 +42,7 @@ export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     const index: Check & Record<string, unknown> = {
       ok: s.ready && s.lastError === null,
       size: s.size,
+      mode: s.mode,
       modelVersion: s.modelVersion,
       ...(s.lastError ? { detail: s.lastError } : !s.ready ? { detail: 'still loading' } : {}),
     };

@@ -50,6 +50,12 @@ function stats(xs: Float32Array[], dim: number): { mean: Float32Array; std: Floa
 const copyParams = (p: ClassifierParams): ClassifierParams =>
   Object.fromEntries(Object.entries(p).map(([k, v]) => [k, (v as Float32Array).slice()])) as unknown as ClassifierParams;
 
+/** DEFAULT valFraction of trainClassifier: the share of its listings held out for early stopping. */
+export const DEFAULT_VAL_FRACTION = 0.1;
+
+/** True for the listings trainClassifier holds out for early stopping (by id, so any tool can find them). */
+export const inClassifierValidation = (id: string, valFraction = DEFAULT_VAL_FRACTION): boolean => idFraction(id, 'classifier-val') < valFraction;
+
 export function trainClassifier(items: TrainItem[], o: TrainOptions): { model: ClassifierModel; report: TrainingReport } {
   const first = items.find((t) => t.text) ?? items[0];
   const firstImg = items.find((t) => t.images.length > 0);
@@ -67,8 +73,7 @@ export function trainClassifier(items: TrainItem[], o: TrainOptions): { model: C
     const s = toSample(t);
     return s.image ? { ...s, image: imageBranchInput(shape, s.image).slice() } : s;
   };
-  const valFraction = o.valFraction ?? 0.1;
-  const isVal = (t: TrainItem) => idFraction(t.id, 'classifier-val') < valFraction;
+  const isVal = (t: TrainItem) => inClassifierValidation(t.id, o.valFraction);
   const train = items.filter((t) => !isVal(t)).map(sample);
   const val = items.filter(isVal).map(sample);
   const valItems = items.filter(isVal);
