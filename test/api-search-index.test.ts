@@ -175,7 +175,7 @@ describe('search index above the approximate threshold', () => {
     await Promise.all([exact.close(), approx.close()]);
   });
 
-  it('rebuilds the graph with the store: deleted listings never appear, moved ones are found where they are', async () => {
+  it('resyncs store and graph: deleted listings never appear, moved ones are found where they are', async () => {
     const rebuilding = new SearchIndex({ ...ranked, db: t.db, log, resyncMs: 0, annThreshold: 1000 });
     await rebuilding.start();
     expect(rebuilding.status()).toMatchObject({ mode: 'hnsw', size: 1520 });

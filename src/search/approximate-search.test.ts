@@ -130,4 +130,36 @@ describe('approximate search (HNSW candidates re-scored by the exact store)', ()
     expect(after.map((h) => h.id)).not.toContain(gone.id);
     expect(recall([after], [small.store.search(gone.v, { k: 10 })])).toBeGreaterThanOrEqual(0.8);
   });
+
+  it('keeps its graph across a resync of the same store with few changes, and rebuilds it after many', async () => {
+    const base = seeded(1000, 9);
+    const first = await ApproximateSearch.build(base.store, { efSearch: 32 });
+    const copy = (changed: number) => {
+      // The store as a resync reloads it: every row again, `changed` of them moved far away, one deleted, two new.
+      const store = new ExactIndex();
+      base.items.forEach((it, i) => {
+        if (i === 0) return;
+        const moved = i <= changed ? Float32Array.from({ length: DIM }, (_, d) => (d === i % DIM ? 6 : 0) + (d % 2 ? 3 : -3)) : it.v;
+        store.upsert(it.id, base.store.category(it.id)!, moved);
+      });
+      store.upsert('new-1', 'Toys', Float32Array.from({ length: DIM }, (_, d) => (d % 3 ? -4 : 4)));
+      store.upsert('new-2', 'Toys', base.items[5]!.v);
+      return store;
+    };
+
+    const few = copy(20);
+    const kept = await ApproximateSearch.reuseOrBuild(first, few, { efSearch: 32 });
+    expect(kept.reused).toBe(true);
+    // 2 new rows and 20 moved ones get nodes; the deleted row's node stays until a rebuild.
+    expect(kept.search.size).toBe(1000 + 22);
+    for (const id of ['new-1', 'r3', 'r20']) expect(kept.search.search(few.vector(id)!, { k: 1 })[0]!.id).toBe(id);
+    expect(kept.search.search(base.items[0]!.v, { k: 10 }).map((h) => h.id)).not.toContain('r0');
+    const queries = base.items.slice(100, 160).map((it) => it.v);
+    expect(recall(queries.map((q) => kept.search.search(q, { k: 10 })), queries.map((q) => few.search(q, { k: 10 })))).toBeGreaterThanOrEqual(0.95);
+
+    const many = copy(150);
+    const rebuilt = await ApproximateSearch.reuseOrBuild(kept.search, many, { efSearch: 32 });
+    expect(rebuilt.reused).toBe(false);
+    expect(rebuilt.search.size).toBe(many.size);
+  });
 });

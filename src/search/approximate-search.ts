@@ -31,8 +31,12 @@ const WIDEN = 4;
 const BUILD_SLICE_MS = 10;
 /** The graph and the store normalise their own copies of a vector; this absorbs any rounding difference. */
 const SUM_ORDER_SLACK = 1e-6;
+/** A node whose cosine with its row's current vector is below 1 - this counts as moved. */
+const UNCHANGED_SLACK = 1e-5;
+/** Share of stale graph nodes up to which a resync keeps the graph (reuseOrBuild). */
+export const MAX_STALE_FRACTION = 0.1;
 
-/** How searches were answered since the graph was built (the bench and tests read these). */
+/** How searches were answered since the store was loaded (the bench and tests read these). */
 export interface ApproximateCounts {
   /** From the first candidate list. */
   candidates: number;
@@ -59,16 +63,37 @@ export class ApproximateSearch {
    */
   static async build(store: ExactIndex, opts: ApproximateOptions): Promise<ApproximateSearch> {
     const graph = new HnswIndex(store.dim, { m: opts.m ?? 16, efConstruction: opts.efConstruction ?? 100, efSearch: opts.efSearch });
-    let sliceStart = performance.now();
-    for (const id of [...store.ids()]) {
-      graph.add(id, store.vector(id)!);
-      if (performance.now() - sliceStart > BUILD_SLICE_MS) {
-        await yieldToEventLoop();
-        opts.signal?.throwIfAborted();
-        sliceStart = performance.now();
-      }
-    }
+    await forEachRowYielding(store, (id, v) => graph.add(id, v), opts.signal);
     return new ApproximateSearch(store, graph, opts.efSearch);
+  }
+
+  /**
+   * The graph for a freshly loaded store of the same model version: the previous one, with the store's
+   * new and changed rows linked in, while at most MAX_STALE_FRACTION of its nodes are stale (their
+   * listing deleted or its embedding changed since it was linked); otherwise a new build. Why: a periodic resync loads
+   * the store from Postgres in about a second, but a graph build costs minutes at the sizes where the
+   * graph is on, and re-scoring from the store already keeps answers right while a few nodes are stale.
+   */
+  static async reuseOrBuild(previous: ApproximateSearch | null, store: ExactIndex, opts: ApproximateOptions): Promise<{ search: ApproximateSearch; reused: boolean }> {
+    if (previous && previous.store.dim === store.dim && previous.staleNodes(store) <= MAX_STALE_FRACTION * previous.graph.size) {
+      const reused = new ApproximateSearch(store, previous.graph, opts.efSearch);
+      await forEachRowYielding(store, (id, v) => reused.link(id, v), opts.signal);
+      // The old search (still serving until the swap) shares the graph: it scores whatever the graph
+      // proposes from its own store, so the nodes just linked change nothing in its answers.
+      return { search: reused, reused: true };
+    }
+    return { search: await ApproximateSearch.build(store, opts), reused: false };
+  }
+
+  /** Graph nodes that no longer stand for a store row as it is: superseded, deleted, or moved. */
+  private staleNodes(store: ExactIndex): number {
+    let current = 0;
+    for (const id of this.graph.nodeIds()) {
+      const v = store.vector(id);
+      // Both sides hold the normalised vector, so an unchanged one has a cosine of 1.
+      if (v && this.graph.similarityOf(id, v)! >= 1 - UNCHANGED_SLACK) current += 1;
+    }
+    return this.graph.size - current;
   }
 
   get size(): number {
@@ -76,12 +101,14 @@ export class ApproximateSearch {
   }
 
   /**
-   * Links a row that is new to the store. A changed vector of an existing row is not re-linked (HNSW
-   * cannot move a node): the row keeps its old place in the graph, its score still comes from the
-   * store's current vector, and the periodic rebuild links it where it now belongs.
+   * Links a row the graph does not hold as it is: new, or with a changed vector. HNSW cannot move a
+   * node, so a changed row gets a new node where it now belongs; the old node is superseded (searches
+   * may still reach it, but every candidate is scored from the store and listed once) and counts as
+   * stale until a rebuild drops it. An unchanged row (a poll's rewound re-read) is left alone.
    */
-  add(id: string, vector: Float32Array): void {
-    this.graph.add(id, vector);
+  link(id: string, vector: Float32Array): void {
+    const current = this.graph.similarityOf(id, normalise(vector));
+    if (current === null || current < 1 - UNCHANGED_SLACK) this.graph.add(id, vector);
   }
 
   search(query: Float32Array, opts: SearchOptions): Neighbour[] {
@@ -143,4 +170,20 @@ function largestBonus(opts: SearchOptions): number {
   if (!opts.prior) return 0;
   if (opts.category !== undefined) return Math.fround(opts.prior[opts.category] ?? 0);
   return Math.max(0, ...Object.values(opts.prior).map((b) => Math.fround(b)));
+}
+
+/**
+ * Calls fn for every row of the store, yielding to the event loop every BUILD_SLICE_MS so that searches
+ * keep being answered meanwhile; an aborted signal stops it at the next yield.
+ */
+async function forEachRowYielding(store: ExactIndex, fn: (id: string, vector: Float32Array) => void, signal?: AbortSignal): Promise<void> {
+  let sliceStart = performance.now();
+  for (const id of [...store.ids()]) {
+    fn(id, store.vector(id)!);
+    if (performance.now() - sliceStart > BUILD_SLICE_MS) {
+      await yieldToEventLoop();
+      signal?.throwIfAborted();
+      sliceStart = performance.now();
+    }
+  }
 }

@@ -88,6 +88,8 @@ export class HnswIndex {
   private vectors: Float32Array;
   private readonly dim: number;
   private readonly ids: string[] = [];
+  /** The latest node of each id (add() of a known id links a new node; searches may return both). */
+  private readonly nodeOf = new Map<string, number>();
   /** links[node][level] = neighbour nodes. */
   private readonly links: number[][][] = [];
   private entry = -1;
@@ -107,6 +109,17 @@ export class HnswIndex {
 
   get size(): number {
     return this.ids.length;
+  }
+
+  /** Ids with a node in the graph (their latest node each). */
+  nodeIds(): IterableIterator<string> {
+    return this.nodeOf.keys();
+  }
+
+  /** Cosine of an id's (latest) node with a normalised vector, or null when the id has no node. */
+  similarityOf(id: string, q: Float32Array): number | null {
+    const node = this.nodeOf.get(id);
+    return node === undefined ? null : this.score(node, q);
   }
 
   /** Inner product of a stored node with q; building the graph is almost all calls to this. */
@@ -182,6 +195,7 @@ export class HnswIndex {
     const q = normalise(vector);
     this.vectors.set(q, node * this.dim);
     this.ids.push(id);
+    this.nodeOf.set(id, node);
     const level = Math.floor(-Math.log(1 - this.random()) * this.levelMult);
     this.links.push(Array.from({ length: level + 1 }, () => []));
     if (this.entry < 0) {

@@ -43,7 +43,7 @@ export interface IndexStatus {
   ready: boolean;
   /** How searches are answered: one exact scan, or HNSW candidates re-scored exactly. */
   mode: SearchMode;
-  /** In hnsw mode, how searches were answered since the graph was built; null in exact mode. */
+  /** In hnsw mode, how searches were answered since the store was last loaded; null in exact mode. */
   approximate: ApproximateCounts | null;
   modelVersion: string | null;
   size: number;
@@ -132,9 +132,16 @@ export class SearchIndex {
     const fresh = new ExactIndex();
     const probabilities = new Map<string, Float32Array>();
     const cursor = version === null ? null : await this.load(fresh, probabilities, version, null, 0);
-    // The graph is built before the swap (it yields while building), so searches meanwhile use the
-    // old index and never see a store without its graph or a half-linked graph.
-    const approximate = this.wantsApproximate(fresh.size) ? await this.buildApproximate(fresh) : null;
+    // The graph is built (or the previous one of the same version brought up to date) before the swap,
+    // yielding while it works, so searches meanwhile use the old index and never see a store without
+    // its graph or a half-linked graph.
+    let approximate: ApproximateSearch | null = null;
+    if (this.wantsApproximate(fresh.size)) {
+      const previous = version === this.version ? this.approximate : null;
+      const { search, reused } = await ApproximateSearch.reuseOrBuild(previous, fresh, this.approximateOptions());
+      approximate = search;
+      this.opts.log.info({ size: fresh.size, graphNodes: search.size, reused }, reused ? 'search index kept its HNSW graph' : 'search index built its HNSW graph');
+    }
     // Swap in one step so searches never see a half-built index.
     this.index = fresh;
     this.approximate = approximate;
@@ -147,12 +154,12 @@ export class SearchIndex {
 
   private async follow(): Promise<void> {
     if (this.version === null) return;
-    const linkNew = (id: string, vector: Float32Array) => this.approximate?.add(id, vector);
-    this.cursor = await this.load(this.index, this.probabilities, this.version, this.cursor, this.opts.rewindMs ?? 2000, linkNew);
+    const link = (id: string, vector: Float32Array) => this.approximate?.link(id, vector);
+    this.cursor = await this.load(this.index, this.probabilities, this.version, this.cursor, this.opts.rewindMs ?? 2000, link);
     // Growing past the threshold between rebuilds switches at once rather than at the next rebuild.
     // Nothing else writes to the store while this sync runs, so it can be read while the graph builds.
     if (!this.approximate && this.wantsApproximate(this.index.size)) {
-      this.approximate = await this.buildApproximate(this.index);
+      this.approximate = await ApproximateSearch.build(this.index, this.approximateOptions());
       this.opts.log.info({ size: this.index.size }, 'search index switched to the HNSW graph');
     }
   }
@@ -162,15 +169,15 @@ export class SearchIndex {
     return threshold > 0 && size >= threshold;
   }
 
-  private buildApproximate(store: ExactIndex): Promise<ApproximateSearch> {
-    return ApproximateSearch.build(store, { efSearch: this.opts.annEf ?? DEFAULT_ANN_EF, signal: this.closing.signal });
+  private approximateOptions() {
+    return { efSearch: this.opts.annEf ?? DEFAULT_ANN_EF, signal: this.closing.signal };
   }
 
   /**
    * Reads pages after the cursor into the index; returns the new cursor. With rewindMs the read starts
    * that much earlier (upserts are idempotent), and the cursor may end slightly behind the old one when
-   * nothing newer exists, which only means the next poll re-reads a few rows. `added` hears of rows
-   * new to the index (not of replaced ones: rewound re-reads must not link a row twice).
+   * nothing newer exists, which only means the next poll re-reads a few rows. `upserted` hears of
+   * every row read (the graph links only new and changed ones, so rewound re-reads cost nothing).
    */
   private async load(
     into: ExactIndex,
@@ -178,7 +185,7 @@ export class SearchIndex {
     version: string,
     from: EmbeddingCursor | null,
     rewindMs: number,
-    added?: (id: string, vector: Float32Array) => void,
+    upserted?: (id: string, vector: Float32Array) => void,
   ): Promise<EmbeddingCursor | null> {
     const pageSize = this.opts.pageSize ?? 2000;
     let cursor = from && rewindMs > 0 ? { createdAt: from.createdAt, listingId: '' } : from;
@@ -186,10 +193,9 @@ export class SearchIndex {
     for (;;) {
       const rows = await predictionEmbeddingsAfter(this.opts.db, version, cursor, pageSize, rewind);
       for (const r of rows) {
-        const isNew = !into.has(r.listingId);
         into.upsert(r.listingId, r.category, r.embedding);
         probabilities.set(r.listingId, r.probabilities);
-        if (isNew) added?.(r.listingId, r.embedding);
+        upserted?.(r.listingId, r.embedding);
       }
       const tail = rows[rows.length - 1];
       if (tail) {
