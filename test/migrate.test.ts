@@ -180,6 +180,23 @@ describe('repositories', () => {
     await expect(storeListingsWithPhotos(t.db, [{ listing: listing('c'), photos: [photo('c', 0), photo('c', 0)] }], null)).rejects.toThrow(/appears twice/);
   });
 
+  it('keeps the prepared submit statement working after a migration changes the tables under it', async () => {
+    // Postgres re-plans a prepared statement after DDL on its tables; it refuses one only when the
+    // statement's own result columns change, and the submit's are fixed (id, outcome). One connection,
+    // so the second call reuses the statement prepared by the first.
+    const photo = (listingId: string) => ({ id: `${listingId}-0`, listingId, position: 0, sourceUri: `https://img.example/${listingId}.jpg` });
+    await t.db.withTransaction(async (tx) => {
+      expect(await storeListingsWithPhotos(tx, [{ listing: listing('a'), photos: [photo('a')] }], null)).toMatchObject({ inserted: ['a'] });
+      await tx.query('ALTER TABLE listings ADD COLUMN seller_note text');
+      await tx.query('ALTER TABLE listings ALTER COLUMN location TYPE varchar(2000)');
+      await tx.query('ALTER TABLE images ADD COLUMN alt_text text');
+      expect(await storeListingsWithPhotos(tx, [{ listing: listing('b'), photos: [photo('b')] }], null)).toMatchObject({ inserted: ['b'] });
+      expect(await storeListingsWithPhotos(tx, [{ listing: listing('a', { contentHash: 'h2' }), photos: [] }], null)).toMatchObject({ changed: ['a'] });
+    });
+    expect((await images.imagesForListing(t.db, 'a')).length).toBe(0);
+    expect((await images.imagesForListing(t.db, 'b')).map((i) => i.id)).toEqual(['b-0']);
+  });
+
   it('stores image cleaning results and failures', async () => {
     await listings.upsertListings(t.db, [listing('a')], null);
     const imgs = [0, 1, 2].map((p) => ({ id: `a-${p}`, listingId: 'a', position: p, sourceUri: `/img/a-${p}.jpg` }));
