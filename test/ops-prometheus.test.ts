@@ -169,6 +169,16 @@ describe.skipIf(!which('prometheus'))(`dashboard and alert expressions against a
     expect(await empty(items)).toEqual([]);
   });
 
+  it('shows the image encoder of the sandboxed image-clean children on the pool /metrics', async () => {
+    // The live listings went through image-clean after `setup`: each child embedded its photo and the
+    // parent recorded the encoder's provider and time from the job's result.
+    const provider = await prom.query('listing_pipeline_execution_provider_info{job="image-clean", role="image-encoder"}');
+    expect(provider.map((s) => s.metric['provider'])).toEqual(['cpu']);
+    const calls = await prom.query('listing_pipeline_inference_seconds_count{job="image-clean", role="image-encoder"}');
+    expect(calls.length).toBe(1);
+    expect(Number(calls[0]!.value[1])).toBeGreaterThanOrEqual(3);
+  });
+
   it('evaluates every alert rule, and every series each rule reads has data', async () => {
     const missing: string[] = [];
     for (const rule of alertRules()) {

@@ -82,10 +82,12 @@ export async function openImageEmbedder(config: ModelConfig, log: Logger, metric
   if (!e) return null;
   if (!e.name.startsWith('offline-')) return openBackboneEmbedder(config, log, metrics, e);
   const encoder = await OfflineImageEncoder.load(e, config.MODELS_DIR, ortOptions(config, log));
+  metrics?.executionProvider.set({ role: 'image-encoder', provider: encoder.provider }, 1);
   const size = Number(e.preprocessing['size'] ?? 32);
   const batcher = batched<Uint8Array, Float32Array>(config, 'image-encoder', metrics, (rgb) => encoder.encode(rgb));
   return {
     version: e.version,
+    provider: encoder.provider,
     // Thumbnails come from the letterboxed photo, exactly as when the encoder was fitted.
     embed: async (jpeg) => batcher.submit(await thumbnailRgb(jpeg, size)),
     close: async () => {
@@ -110,6 +112,7 @@ async function openBackboneEmbedder(config: ModelConfig, log: Logger, metrics: M
   });
   return {
     version: e.version,
+    provider: model.provider,
     embed: (jpeg) => batcher.submit(jpeg),
     close: async () => {
       await batcher.close();

@@ -19,7 +19,8 @@ function init() {
     configureSharp({ cache: false });
     const log = createLogger(config, 'image-clean-child');
     const db = createDb({ ...config, DB_POOL_MAX: 2 }, { applicationName: 'image-clean-child' });
-    // Metrics recorded in the child would be invisible to /metrics; the parent counts from job events.
+    // Metrics recorded in the child would be invisible to /metrics: the parent records them from each
+    // job's result (ImageCleanResult.encoder) and job events.
     const models = await loadPoolModels('image-clean', config, createMetrics('image-clean-child'), log);
     process.once('exit', () => void db.close());
     return { db, models, config };

@@ -23,6 +23,12 @@ export interface ImageCleanResult {
   bytes: number;
   pixels: number;
   embedded: boolean;
+  /**
+   * The image encoder's provider and how long the photo's embedding took, or null without an encoder.
+   * The pool runs this stage in sandboxed child processes whose metrics nobody scrapes, so the parent
+   * records the encoder's metrics from this part of the job's result (start-pool.ts).
+   */
+  encoder: { provider: string; seconds: number } | null;
 }
 
 export async function runImageClean(deps: ImageCleanDeps, data: unknown, attempt: AttemptInfo): Promise<ImageCleanResult> {
@@ -35,7 +41,9 @@ export async function runImageClean(deps: ImageCleanDeps, data: unknown, attempt
       maxBytes: deps.config.IMAGE_MAX_BYTES,
       maxPixels: deps.config.IMAGE_MAX_PIXELS,
     });
+    const embedStart = performance.now();
     const vector = deps.embedder ? await deps.embedder.embed(cleaned.letterboxed) : null;
+    const encoder = deps.embedder ? { provider: deps.embedder.provider, seconds: (performance.now() - embedStart) / 1000 } : null;
     await markImageCleaned(deps.db, p.imageId, {
       bytes: cleaned.bytes,
       width: cleaned.width,
@@ -46,7 +54,7 @@ export async function runImageClean(deps: ImageCleanDeps, data: unknown, attempt
     if (vector && deps.embedder) {
       await upsertImageEmbeddings(deps.db, deps.embedder.version, [{ imageId: p.imageId, vector }]);
     }
-    return { outcome: 'cleaned', bytes: cleaned.bytes, pixels: cleaned.width * cleaned.height, embedded: vector !== null };
+    return { outcome: 'cleaned', bytes: cleaned.bytes, pixels: cleaned.width * cleaned.height, embedded: vector !== null, encoder };
   } catch (err) {
     // Only the last attempt records the failure: an earlier transient fault may still heal.
     if (isFinalAttempt(err, attempt)) {

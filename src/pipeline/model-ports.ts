@@ -21,6 +21,8 @@ export interface TextEmbedder {
 
 export interface ImageEmbedder {
   version: string;
+  /** The execution provider the encoder runs on ('cpu', 'cuda'). */
+  provider: string;
   /** Embeds one letterboxed photo (JPEG bytes as produced by the image-clean stage). */
   embed(letterboxedJpeg: Buffer): Promise<Float32Array>;
   close(): Promise<void>;

@@ -97,6 +97,12 @@ export async function startPool(name: PoolName, config: Config, options: { exitO
       metrics.imagesProcessed.inc({ outcome: 'cleaned', reason: 'none' });
       metrics.imageBytes.inc(r.bytes);
       metrics.imagePixels.inc(r.pixels);
+      // The encoder ran in a sandboxed child (one photo per call there); its metrics arrive in the result.
+      if (r.encoder) {
+        metrics.executionProvider.set({ role: 'image-encoder', provider: r.encoder.provider }, 1);
+        metrics.inferenceBatchSize.observe({ role: 'image-encoder' }, 1);
+        metrics.inferenceSeconds.observe({ role: 'image-encoder' }, r.encoder.seconds);
+      }
     },
     onFinalFailure: (reason) => {
       if (name === 'image-clean') metrics.imagesProcessed.inc({ outcome: 'failed', reason });

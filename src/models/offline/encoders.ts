@@ -97,6 +97,11 @@ export class OfflineImageEncoder {
     return new OfflineImageEncoder(await bytesSession(bytes), params, dim);
   }
 
+  /** The execution provider the session runs on. */
+  get provider(): string {
+    return this.session.provider ?? 'cpu';
+  }
+
   /** Input photos: HWC RGB at params.size x params.size (uint8, or float in [0,1]), e.g. thumbnailRgb(bytes, size). */
   async encode(images: (Uint8Array | Float32Array)[]): Promise<Float32Array[]> {
     if (images.length === 0) return [];

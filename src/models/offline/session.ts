@@ -8,6 +8,8 @@ import { Tensor, type Feeds, type Fetches } from '../runtime/session.js';
 export interface Runner {
   run(feeds: Feeds): Promise<Fetches>;
   close(): Promise<void>;
+  /** The execution provider a verified session runs on (absent for in-memory test graphs: CPU). */
+  readonly provider?: string;
 }
 
 export async function bytesSession(bytes: Uint8Array, intraOpThreads?: number): Promise<Runner> {
