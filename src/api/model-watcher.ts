@@ -26,10 +26,18 @@ export function newSearchIndex(deps: Pick<ApiDeps, 'db' | 'log' | 'config'>, cla
 }
 
 export function watchApiModels(deps: ApiDeps, modelConfig: ModelConfig & Pick<Config, 'API_MODEL_RELOAD_MS'>): { close(): Promise<void> } {
-  const retire = (thing: { close(): Promise<void> } | null) => {
-    if (thing) setTimeout(() => void thing.close().catch(() => undefined), RETIRE_AFTER_MS).unref();
+  // Replaced models and indexes waiting to be closed. close() closes them at once: a retired search
+  // index still polls Postgres, and shutdown closes the pool right after the watcher.
+  const retiring = new Map<{ close(): Promise<void> }, NodeJS.Timeout>();
+  const closeRetired = (thing: { close(): Promise<void> }) => {
+    clearTimeout(retiring.get(thing));
+    retiring.delete(thing);
+    return thing.close().catch(() => undefined);
   };
-  let busy = false;
+  const retire = (thing: { close(): Promise<void> } | null) => {
+    if (thing) retiring.set(thing, setTimeout(() => void closeRetired(thing), RETIRE_AFTER_MS).unref());
+  };
+  let inFlight: Promise<void> | null = null;
   const check = async () => {
     const manifest = await readManifest(modelConfig);
     const m = deps.models;
@@ -60,18 +68,19 @@ export function watchApiModels(deps: ApiDeps, modelConfig: ModelConfig & Pick<Co
     }
   };
   const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    check()
+    inFlight ??= check()
       .catch((err: unknown) => deps.log.error({ err }, 'reloading the API models failed; keeping the loaded ones'))
       .finally(() => {
-        busy = false;
+        inFlight = null;
       });
   }, modelConfig.API_MODEL_RELOAD_MS);
   timer.unref();
   return {
     close: async () => {
       clearInterval(timer);
+      // A swap in progress finishes first, so what it replaces is retired and closed here too.
+      await inFlight;
+      await Promise.all([...retiring.keys()].map(closeRetired));
     },
   };
 }
