@@ -112,7 +112,7 @@ const schema = z.object({
    * Indexed listings from which searches use an HNSW graph (candidates re-scored exactly) instead of one
    * exact scan; 0 keeps the exact scan at every size.
    */
-  SEARCH_ANN_THRESHOLD: int(0).default(50_000),
+  SEARCH_ANN_THRESHOLD: int(0).default(20_000),
   /** efSearch of that graph: candidates kept while searching (higher: better recall, slower). */
   SEARCH_ANN_EF: int(1, 4096).default(64),
 

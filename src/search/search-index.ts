@@ -26,8 +26,8 @@ export interface SearchIndexOptions {
    */
   categoryWeight: number;
   /**
-   * Size from which searches go through an HNSW graph instead of one exact scan (default 50,000);
-   * 0 never builds one. See docs/api.md for where an exact scan stops being cheap.
+   * Size from which searches go through an HNSW graph instead of one exact scan (default 20,000, where
+   * an exact scan starts to eat the 20 ms /similar objective); 0 never builds one. See docs/api.md.
    */
   annThreshold?: number;
   /** efSearch of the HNSW graph (default 64); raised to the over-fetched candidate count when lower. */
@@ -53,7 +53,7 @@ export interface IndexStatus {
   lastError: string | null;
 }
 
-export const DEFAULT_ANN_THRESHOLD = 50_000;
+export const DEFAULT_ANN_THRESHOLD = 20_000;
 export const DEFAULT_ANN_EF = 64;
 
 export class SearchIndex {
