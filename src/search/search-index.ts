@@ -1,6 +1,6 @@
 // The API's in-memory vector index, kept consistent with Postgres: a full load at start, then a poll
-// for predictions stored since the last one (every SEARCH_INDEX_POLL_MS), and a periodic rebuild from
-// scratch that also drops listings deleted in the meantime. It indexes one model version: the
+// for predictions stored since the last one (every SEARCH_INDEX_POLL_MS), and a periodic reload of the
+// store from scratch that also drops listings deleted in the meantime. It indexes one model version: the
 // classifier the API runs, or without one the version that stored the latest prediction.
 // Searches scan every row exactly until the index holds annThreshold rows; from there an HNSW graph
 // proposes candidates that the exact store re-scores (approximate-search.ts).
