@@ -180,6 +180,24 @@ describe('repositories', () => {
     await expect(storeListingsWithPhotos(t.db, [{ listing: listing('c'), photos: [photo('c', 0), photo('c', 0)] }], null)).rejects.toThrow(/appears twice/);
   });
 
+  it('runs a session on one connection and ends its session-level locks with it, even when it fails', async () => {
+    const tryLock = async (q: Queryable) =>
+      (await q.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [`session-test:${t.schema}`])).rows[0]!.locked;
+    const pid = async (q: Queryable) => (await q.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    await t.db.withSession(async (a) => {
+      expect(await tryLock(a)).toBe(true);
+      expect(await pid(a)).toBe(await pid(a));
+      // Another session cannot take it while this one holds it.
+      expect(await t.db.withSession(tryLock)).toBe(false);
+    });
+    // Never unlocked by hand: closing the connection released it.
+    await expect(t.db.withSession(async (a) => {
+      expect(await tryLock(a)).toBe(true);
+      throw new Error('the run failed');
+    })).rejects.toThrow('the run failed');
+    expect(await t.db.withSession(tryLock)).toBe(true);
+  });
+
   it('keeps the prepared submit statement working after a migration changes the tables under it', async () => {
     // Postgres re-plans a prepared statement after DDL on its tables; it refuses one only when the
     // statement's own result columns change, and the submit's are fixed (id, outcome). One connection,

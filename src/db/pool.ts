@@ -27,6 +27,12 @@ export interface Db extends Queryable {
   readonly pool: pg.Pool;
   /** Runs fn inside BEGIN/COMMIT on one client; rolls back and rethrows if fn throws. */
   withTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs fn on one dedicated connection outside any transaction, then closes that connection instead
+   * of returning it to the pool: session-level state (an advisory lock, a SET) ends with fn, whatever
+   * fn did or failed to undo.
+   */
+  withSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -115,6 +121,28 @@ export function createDb(config: DbConfig, options: CreateDbOptions = {}): Db {
         throw translate(err);
       } finally {
         client.release(broken instanceof Error ? broken : undefined);
+      }
+    },
+    async withSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T> {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw translate(err);
+      }
+      const session: Queryable = {
+        query: async <R extends Row = Row>(sql: Sql, values?: readonly unknown[]) => {
+          try {
+            return await client.query<R>(queryConfig(sql, values));
+          } catch (err) {
+            throw translate(err);
+          }
+        },
+      };
+      try {
+        return await fn(session);
+      } finally {
+        client.release(true);
       }
     },
     async close() {

@@ -43,9 +43,10 @@ export function instrumentDb(db: Db, metrics: Pick<Metrics, 'dbWrite' | 'sources
   return {
     pool: db.pool,
     query: timed.query,
-    // Statements inside a transaction are timed one by one; the transaction as a whole is not, since
-    // some (the nightly lock) stay open for a whole run.
+    // Statements inside a transaction or session are timed one by one; the whole is not, since a
+    // session (the nightly lock's) stays open for a whole run.
     withTransaction: (fn) => db.withTransaction((tx) => fn(timedQueryable(tx, metrics))),
+    withSession: (fn) => db.withSession((session) => fn(timedQueryable(session, metrics))),
     close: () => db.close(),
   };
 }

@@ -2,9 +2,11 @@
 // run the backfill of the configured catalogue to the end, and put its counts in metrics (runBackfill
 // already puts them in the runs table).
 //
-// "Never started twice" rests on a Postgres advisory lock held in an open transaction for the whole
-// run: Postgres drops it the moment the holding connection or process dies, so a crashed run never
-// blocks the next one, and any nightly run still marked 'running' while we hold the lock is an orphan.
+// "Never started twice" rests on a session-level Postgres advisory lock held on a dedicated connection
+// for the whole run (Db.withSession, which closes that connection afterwards). Postgres drops it the
+// moment the holding connection or process dies, so a crashed run never blocks the next one, and any
+// nightly run still marked 'running' while we hold the lock is an orphan. No transaction stays open for
+// the run (an idle_in_transaction_session_timeout would otherwise end it, and the lock with it).
 import type { Config } from '../config.js';
 import { catalogueInDir, defaultCatalogue } from '../cli/default-catalogue.js';
 import { migrate } from '../db/migrate.js';
@@ -34,10 +36,10 @@ export type NightlyResult =
   | { outcome: 'skipped'; reason: string }
   | { outcome: 'finished' | 'incomplete'; runId: number; catalogue: string; summary: BackfillSummary };
 
-async function tryNightlyLock(tx: Queryable): Promise<boolean> {
+async function tryNightlyLock(session: Queryable): Promise<boolean> {
   // Advisory locks are database-wide; the schema in the key keeps test schemas (and tenants) apart.
-  const { rows } = await tx.query<{ locked: boolean }>(
-    `SELECT pg_try_advisory_xact_lock(hashtextextended('listing-pipeline:nightly:' || current_schema(), 0)) AS locked`,
+  const { rows } = await session.query<{ locked: boolean }>(
+    `SELECT pg_try_advisory_lock(hashtextextended('listing-pipeline:nightly:' || current_schema(), 0)) AS locked`,
   );
   return rows[0]?.locked === true;
 }
@@ -58,8 +60,8 @@ export async function runNightly(deps: NightlyDeps, data: NightlyPayload): Promi
 
   let result: NightlyResult | undefined;
   try {
-    await db.withTransaction(async (tx) => {
-      if (!(await tryNightlyLock(tx))) {
+    await db.withSession(async (session) => {
+      if (!(await tryNightlyLock(session))) {
         const running = await runningNightly(db);
         const which = running.map((r) => `run ${r.id} started ${r.started_at.toISOString()}`).join(', ') || 'a run that is starting';
         result = { outcome: 'skipped', reason: `A nightly backfill is already in progress (${which}); this trigger was skipped.` };
@@ -86,12 +88,6 @@ export async function runNightly(deps: NightlyDeps, data: NightlyPayload): Promi
       log.info({ runId: summary.runId, outcome, newWork: summary.newWork, trigger: data.trigger }, 'nightly backfill done');
     });
   } catch (err) {
-    // The lock's transaction holds no data: once the run itself has finished, a failed COMMIT (say,
-    // Postgres restarted during a long run) changes nothing and must not turn success into failure.
-    if (result) {
-      log.warn({ err }, 'the nightly lock transaction ended with an error after the run finished');
-      return result;
-    }
     metrics.runsTotal.inc({ kind: NIGHTLY_KIND, outcome: 'failed' });
     throw err;
   }
