@@ -91,16 +91,19 @@ export function createDb(config: DbConfig, options: CreateDbOptions = {}): Db {
     }
   };
 
+  const connect = async (): Promise<pg.PoolClient> => {
+    try {
+      return await pool.connect();
+    } catch (err) {
+      throw translate(err);
+    }
+  };
+
   return {
     pool,
     query,
     async withTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (err) {
-        throw translate(err);
-      }
+      const client = await connect();
       const tx: Queryable = {
         query: async <R extends Row = Row>(sql: Sql, values?: readonly unknown[]) =>
           client.query<R>(queryConfig(sql, values)),
@@ -124,12 +127,7 @@ export function createDb(config: DbConfig, options: CreateDbOptions = {}): Db {
       }
     },
     async withSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T> {
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (err) {
-        throw translate(err);
-      }
+      const client = await connect();
       const session: Queryable = {
         query: async <R extends Row = Row>(sql: Sql, values?: readonly unknown[]) => {
           try {
