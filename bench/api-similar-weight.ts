@@ -22,6 +22,7 @@ import { inClassifierValidation } from '../src/models/classifier/train.js';
 import { ExactIndex } from '../src/search/exact-index.js';
 import { categoryPrior } from '../src/search/category-prior.js';
 import { OOF_SUFFIX } from '../src/training/fit-encoders.js';
+import { argmax } from '../src/training/scores.js';
 import { fromArraySend } from '../src/db/vectors.js';
 import { benchEnv, report } from './api-support.js';
 
@@ -79,11 +80,6 @@ function shares(rows: Row[], queries: Row[]): { accuracy: number; byWeight: { we
   return { accuracy: round(correct / Math.max(1, queries.length)), byWeight };
 }
 
-const argmax = (p: ArrayLike<number>): number => {
-  let best = 0;
-  for (let i = 1; i < p.length; i++) if (p[i]! > p[best]!) best = i;
-  return best;
-};
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
 
 const validation = shares(stored.filter((r) => splitOf(r.id) !== 'test'), valQueries);

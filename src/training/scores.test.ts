@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argmax, scores } from './scores.js';
+import { argmax, scores, wilsonInterval } from './scores.js';
 
 describe('scores', () => {
   it('computes accuracy and macro-F1', () => {
@@ -16,8 +16,17 @@ describe('scores', () => {
     // class 0: P=1 R=.5 F1=2/3; class 1: P=.5 R=1 F1=2/3; class 2: 1
     expect(s.macroF1).toBeCloseTo((2 / 3 + 2 / 3 + 1) / 3, 10);
   });
+  it('gives the Wilson 95% interval of the accuracy', () => {
+    // 634 of 740 (85.7%): 83.0% to 88.0%, the width a held-out figure on the sample test split has.
+    const [lo, hi] = wilsonInterval(634, 740);
+    expect(lo).toBeCloseTo(0.8297, 3);
+    expect(hi).toBeCloseTo(0.8802, 3);
+    const [a, b] = wilsonInterval(10, 10);
+    expect(b).toBe(1);
+    expect(a).toBeCloseTo(0.7225, 3);
+  });
   it('is zero on no data and argmax picks the first maximum', () => {
-    expect(scores([], 13)).toEqual({ count: 0, accuracy: 0, macroF1: 0 });
+    expect(scores([], 13)).toEqual({ count: 0, accuracy: 0, accuracyCi95: [0, 1], macroF1: 0 });
     expect(argmax([0.1, 0.5, 0.5])).toBe(1);
   });
 });

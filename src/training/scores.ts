@@ -1,9 +1,23 @@
-// Classification scores for evaluation: top-1 accuracy and macro-F1 over the classes seen.
+// Classification scores for evaluation: top-1 accuracy (with its 95% interval) and macro-F1 over the
+// classes seen. The interval says how far a held-out figure can be trusted: on 740 listings an
+// accuracy near 86% is only known to about +-2.5 points.
 
 export interface Scores {
   count: number;
   accuracy: number;
+  /** Wilson score 95% interval of the accuracy ([0, 1] when there is no data). */
+  accuracyCi95: [number, number];
   macroF1: number;
+}
+
+/** Wilson score interval for a proportion (95%, z = 1.96); better than the normal one near 0 and 1. */
+export function wilsonInterval(successes: number, n: number, z = 1.96): [number, number] {
+  if (n === 0) return [0, 1];
+  const p = successes / n;
+  const z2n = (z * z) / n;
+  const centre = (p + z2n / 2) / (1 + z2n);
+  const half = (z * Math.sqrt((p * (1 - p)) / n + z2n / (4 * n))) / (1 + z2n);
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
 export function scores(pairs: { truth: number; predicted: number }[], classes: number): Scores {
@@ -29,7 +43,12 @@ export function scores(pairs: { truth: number; predicted: number }[], classes: n
     const denom = 2 * tp[k]! + fp[k]! + fn[k]!;
     f1Sum += denom === 0 ? 0 : (2 * tp[k]!) / denom;
   }
-  return { count: pairs.length, accuracy: pairs.length ? correct / pairs.length : 0, macroF1: present ? f1Sum / present : 0 };
+  return {
+    count: pairs.length,
+    accuracy: pairs.length ? correct / pairs.length : 0,
+    accuracyCi95: wilsonInterval(correct, pairs.length),
+    macroF1: present ? f1Sum / present : 0,
+  };
 }
 
 export function argmax(values: ArrayLike<number>): number {

@@ -73,11 +73,12 @@ export function registerDemo(program: Command): void {
         say(opts.json, `Classified ${classify.enqueued} listing(s) with ${classify.modelVersion}.`);
         const evaluation = await evaluateCatalogue({ config, log }, catalogue, { split: 'test', limit: opts.limit });
         const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+        const ci = ([lo, hi]: [number, number]) => `${(lo * 100).toFixed(1)}-${(hi * 100).toFixed(1)}%`;
         const human = [
           `Held-out evaluation (${evaluation.listings} listings of the 10% test split of product ids, never used for fitting or training):`,
-          `  text-only ${pct(evaluation.text.accuracy)} (macro-F1 ${pct(evaluation.text.macroF1)}, n=${evaluation.text.count})`,
-          `  image-only per photo ${pct(evaluation.imagePerPhoto.accuracy)} (macro-F1 ${pct(evaluation.imagePerPhoto.macroF1)}, n=${evaluation.imagePerPhoto.count})`,
-          `  combined ${pct(evaluation.combined.accuracy)} (macro-F1 ${pct(evaluation.combined.macroF1)}, n=${evaluation.combined.count})`,
+          `  text-only ${pct(evaluation.text.accuracy)} (95% CI ${ci(evaluation.text.accuracyCi95)}, macro-F1 ${pct(evaluation.text.macroF1)}, n=${evaluation.text.count})`,
+          `  image-only per photo ${pct(evaluation.imagePerPhoto.accuracy)} (95% CI ${ci(evaluation.imagePerPhoto.accuracyCi95)}, macro-F1 ${pct(evaluation.imagePerPhoto.macroF1)}, n=${evaluation.imagePerPhoto.count})`,
+          `  combined ${pct(evaluation.combined.accuracy)} (95% CI ${ci(evaluation.combined.accuracyCi95)}, macro-F1 ${pct(evaluation.combined.macroF1)}, n=${evaluation.combined.count})`,
         ].join('\n');
         printSummary(opts, human, { catalogue: catalogue.label, backfill, fit, train, classify, evaluation });
       } finally {
