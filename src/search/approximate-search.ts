@@ -2,7 +2,7 @@
 // (ExactIndex, the store of record) decides. The graph ranks by cosine alone and may hold stale or
 // deleted rows, so every candidate is re-scored from the store exactly as an exact scan scores it
 // (cosine + the category prior's bonus); the graph only chooses which rows get scored. When the
-// candidates cannot be trusted to contain the top k (too few survive the filters, or the prior could
+// candidates cannot be trusted to contain the top k (too few survive re-scoring, or the prior could
 // lift a row the graph did not propose), the candidate list is widened once and then the exact scan
 // answers, so a strong prior costs time, never correctness beyond the graph's own misses. Searches
 // filtered to one category use the exact scan, which then only scores that category's rows.
@@ -30,7 +30,7 @@ const WIDEN = 4;
 /** Longest stretch the graph build holds the event loop, so searches keep being answered meanwhile. */
 const BUILD_SLICE_MS = 10;
 /** The graph and the store normalise their own copies of a vector; this absorbs any rounding difference. */
-const SUM_ORDER_SLACK = 1e-6;
+const NORMALISE_SLACK = 1e-6;
 /** A node whose cosine with its row's current vector is below 1 - this counts as moved. */
 const UNCHANGED_SLACK = 1e-5;
 /** Share of stale graph nodes up to which a resync keeps the graph (reuseOrBuild). */
@@ -42,7 +42,7 @@ export interface ApproximateCounts {
   candidates: number;
   /** From the widened candidate list. */
   widened: number;
-  /** By the exact scan, because neither list could be trusted. */
+  /** By the exact scan: a category filter, or neither list could be trusted. */
   exact: number;
 }
 
@@ -162,7 +162,7 @@ export class ApproximateSearch {
     // most that plus the largest bonus it could get. If the k-th score already beats that bound, no
     // unproposed row can enter the top k (up to the graph's own misses, which recall measures).
     const lowest = candidates[candidates.length - 1]?.similarity ?? -Infinity;
-    return top[top.length - 1]!.score >= lowest + largestBonus(opts) - SUM_ORDER_SLACK ? top : null;
+    return top[top.length - 1]!.score >= lowest + largestBonus(opts) - NORMALISE_SLACK ? top : null;
   }
 }
 
