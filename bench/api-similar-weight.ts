@@ -25,6 +25,7 @@ import { OOF_SUFFIX } from '../src/training/fit-encoders.js';
 import { argmax } from '../src/training/scores.js';
 import { fromArraySend } from '../src/db/vectors.js';
 import { benchEnv, report } from './api-support.js';
+import { meanPhotoEmbedding } from '../src/models/classifier/photo-mean.js';
 
 const K = 10;
 const WEIGHTS = [0, 0.25, 0.5, 1, 2, 4, 8];
@@ -39,33 +40,28 @@ const image = currentEntry(manifest, 'image-encoder');
 if (!version || !text || !image) throw new Error('The bench schema has no predictions or encoders; run `npm run bench:api:prepare` first.');
 
 interface Row { id: string; label: string | null; embedding: Float32Array; probabilities: Float32Array }
-const stored: Row[] = (await db.query<{ listing_id: string; label: string | null; embedding: Buffer; probabilities: Buffer }>(
-  `SELECT p.listing_id, l.label, array_send(p.embedding) AS embedding, array_send(p.probabilities) AS probabilities
+// The index's category of a row is what SearchIndex uses (search-repo.ts): its own label, else the predicted one.
+const stored: (Row & { category: string })[] = (await db.query<{ listing_id: string; label: string | null; category: string; embedding: Buffer; probabilities: Buffer }>(
+  `SELECT p.listing_id, l.label, coalesce(l.label, p.category) AS category, array_send(p.embedding) AS embedding,
+     array_send(p.probabilities) AS probabilities
    FROM predictions p JOIN listings l ON l.id = p.listing_id WHERE p.model_version = $1`, [version],
-)).rows.map((r) => ({ id: r.listing_id, label: r.label, embedding: fromArraySend(r.embedding), probabilities: fromArraySend(r.probabilities) }));
+)).rows.map((r) => ({ id: r.listing_id, label: r.label, category: r.category, embedding: fromArraySend(r.embedding), probabilities: fromArraySend(r.probabilities) }));
 
 // Validation queries from out-of-fold embeddings, through the classifier the API runs.
 const classifier = await openClassifier(config, log);
 if (!classifier || classifier.version !== version) throw new Error(`The current classifier is not ${version}; run \`npm run bench:api:prepare\` again.`);
 const oof = (await loadTrainingSet(db, text.version + OOF_SUFFIX, image.version + OOF_SUFFIX)).filter((e) => splitOf(e.listingId) !== 'test' && inClassifierValidation(e.listingId));
-const mean = (vs: Float32Array[]): Float32Array | null => {
-  if (vs.length === 0) return null;
-  const out = new Float32Array(vs[0]!.length);
-  for (const v of vs) for (let i = 0; i < v.length; i++) out[i]! += v[i]! / vs.length;
-  return out;
-};
 const valQueries: Row[] = await Promise.all(oof.map(async (e) => {
-  const c = await classifier.classify({ text: e.textEmbedding, image: mean(e.images.map((i) => i.vector)) });
+  const c = await classifier.classify({ text: e.textEmbedding, image: meanPhotoEmbedding(e.images.map((i) => i.vector)) });
   return { id: e.listingId, label: e.label, embedding: c.embedding, probabilities: c.probabilities };
 }));
 await classifier.close();
 await db.close();
 
 /** Share of the k nearest (query itself left out) whose catalogue category is the query's, per weight. */
-function shares(rows: Row[], queries: Row[]): { accuracy: number; byWeight: { weight: number; share: number }[] } {
+function shares(rows: (Row & { category: string })[], queries: Row[]): { accuracy: number; byWeight: { weight: number; share: number }[] } {
   const index = new ExactIndex();
-  // As SearchIndex does: a row's own catalogue category where known, else its predicted one.
-  for (const r of rows) index.upsert(r.id, r.label ?? CATEGORY_NAMES[argmax(r.probabilities)]!, r.embedding);
+  for (const r of rows) index.upsert(r.id, r.category, r.embedding);
   const label = new Map(rows.map((r) => [r.id, r.label]));
   const byWeight: { weight: number; share: number }[] = [];
   for (const w of WEIGHTS) {

@@ -8,6 +8,7 @@ import { getListing, markFailed, markProcessed } from '../db/listings-repo.js';
 import { upsertPredictions } from '../db/predictions-repo.js';
 import { inferPayload, parsePayload, QUEUES } from '../queues/registry.js';
 import type { ListingClassifier, Modality } from './model-ports.js';
+import { meanPhotoEmbedding } from '../models/classifier/photo-mean.js';
 
 export interface InferDeps {
   db: Queryable;
@@ -28,14 +29,6 @@ interface PhotoSummary {
   total: number;
   cleaned: number;
   failed: number;
-}
-
-function meanVector(vectors: Float32Array[]): Float32Array | null {
-  const first = vectors[0];
-  if (!first) return null;
-  const out = new Float32Array(first.length);
-  for (const v of vectors) for (let i = 0; i < out.length; i++) out[i]! += v[i]! / vectors.length;
-  return out;
 }
 
 export async function runInfer(deps: InferDeps, data: unknown): Promise<InferResult> {
@@ -76,7 +69,7 @@ export async function runInfer(deps: InferDeps, data: unknown): Promise<InferRes
     getImageEmbeddings(deps.db, c.imageVersion, cleaned.map((i) => i.id)),
   ]);
   const text = textRows.get(listing.id) ?? null;
-  const image = meanVector([...imageRows.values()]);
+  const image = meanPhotoEmbedding([...imageRows.values()]);
   if (!text && !image) {
     // Embeddings come from the child jobs; without any the classifier has nothing to read.
     throw new Error(

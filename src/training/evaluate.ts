@@ -10,6 +10,7 @@ import { cleanImage } from '../images/index.js';
 import type { Logger } from '../logging.js';
 import { openClassifier, openImageEmbedder, openTextEmbedder } from '../models/load.js';
 import { argmax, scores, type Scores } from './scores.js';
+import { meanPhotoEmbedding } from '../models/classifier/photo-mean.js';
 
 export interface EvaluateResult {
   catalogue: string;
@@ -68,7 +69,7 @@ export async function evaluateCatalogue(
           }
           if (textVec) text.push({ truth, predicted: argmax((await classifier.classify({ text: textVec, image: null })).probabilities) });
           for (const v of photoVecs) photo.push({ truth, predicted: argmax((await classifier.classify({ text: null, image: v })).probabilities) });
-          const mean = photoVecs.length ? meanOf(photoVecs) : null;
+          const mean = meanPhotoEmbedding(photoVecs);
           if (textVec || mean) {
             const c = await classifier.classify({ text: textVec, image: mean });
             byModality[c.modality] = (byModality[c.modality] ?? 0) + 1;
@@ -95,8 +96,3 @@ export async function evaluateCatalogue(
   };
 }
 
-function meanOf(vs: Float32Array[]): Float32Array {
-  const out = new Float32Array(vs[0]!.length);
-  for (const v of vs) for (let i = 0; i < out.length; i++) out[i]! += v[i]! / vs.length;
-  return out;
-}

@@ -10,6 +10,7 @@ import {
 } from './mlp.js';
 import type { ManifestEntry } from '../manifest-types.js';
 import { buildReport, evaluate, type EpochRecord, type TrainingReport } from './report.js';
+import { meanPhotoEmbedding } from './photo-mean.js';
 
 export interface TrainItem { id: string; label: number; text: Float32Array | null; images: Float32Array[] }
 
@@ -23,20 +24,13 @@ export interface TrainOptions {
   checkpointPath?: string; resume?: boolean; onProgress?: (p: TrainProgress) => void;
 }
 
-const meanOf = (xs: Float32Array[]): Float32Array | null => {
-  if (xs.length === 0) return null;
-  const m = new Float32Array(xs[0]!.length);
-  for (const x of xs) for (let i = 0; i < m.length; i++) m[i]! += x[i]! / xs.length;
-  return m;
-};
-
 /** The image columns the classifier should read for this image encoder (preprocessing.classifierColumns), if it names any. */
 export function classifierColumnsOf(imageEncoder: ManifestEntry): [number, number] | undefined {
   const c = imageEncoder.preprocessing['classifierColumns'];
   return Array.isArray(c) && c.length === 2 && c.every((v) => typeof v === 'number') ? [c[0] as number, c[1] as number] : undefined;
 }
 
-export const toSample = (t: TrainItem): Sample => ({ text: t.text, image: meanOf(t.images), label: t.label });
+export const toSample = (t: TrainItem): Sample => ({ text: t.text, image: meanPhotoEmbedding(t.images), label: t.label });
 
 function stats(xs: Float32Array[], dim: number): { mean: Float32Array; std: Float32Array } {
   const mean = new Float32Array(dim), std = new Float32Array(dim);
