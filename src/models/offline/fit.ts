@@ -109,7 +109,7 @@ export async function fitOfflineEncoders(input: FitInput, outDir: string, opts: 
 
   t0 = Date.now();
   opts.onProgress?.('image');
-  const imageModel = fitImageModel(input.photos.map((p) => toChw(p.rgb, ip.size)), ip, opts.imageFit ?? DEFAULT_IMAGE_FIT);
+  const imageModel = fitImageModel(input.photos.map((p) => p.rgb), ip, opts.imageFit ?? DEFAULT_IMAGE_FIT);
   const imageMs = Date.now() - t0;
 
   t0 = Date.now();
@@ -176,8 +176,8 @@ export async function fitOfflineEncoders(input: FitInput, outDir: string, opts: 
   return { text, image, outOfFoldText, outOfFoldImage, timings: { textMs, oofMs, imageMs, probeMs } };
 }
 
-/** Features of the given photos through the (probe-less) ONNX graph, flat n x dim. */
-async function encodeFeatures(graph: Uint8Array, rgb: (Float32Array | Uint8Array)[], S: number): Promise<Float32Array> {
+/** Features of the given photos (HWC RGB at S) through the (probe-less) ONNX graph, flat n x dim; also used by bench:image. */
+export async function encodeFeatures(graph: Uint8Array, rgb: (Float32Array | Uint8Array)[], S: number): Promise<Float32Array> {
   const session = await bytesSession(graph);
   try {
     const parts: Float32Array[] = [];
