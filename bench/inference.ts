@@ -14,7 +14,7 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logging.js';
 import { createBertEncoder } from '../src/models/bert/index.js';
 import { classifierManifestEntry, exportClassifierOnnx } from '../src/models/classifier/export.js';
-import { trainClassifier } from '../src/models/classifier/train.js';
+import { DEFAULT_MEMBERS, trainEnsemble } from '../src/models/classifier/train.js';
 import { openClassifier } from '../src/models/load.js';
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
@@ -37,7 +37,8 @@ function rand(n: number, seed: number): Float32Array {
 
 try {
   const items = Array.from({ length: 300 }, (_, i) => ({ id: `b${i}`, label: i % 13, text: rand(TEXT_DIM, i), images: [rand(IMAGE_DIM, i + 7)] }));
-  const { model } = trainClassifier(items, { seed: 1, epochs: 1, lr: 1e-3, batchSize: 64, patience: 1, classes: 13 });
+  // The served shape: a seed ensemble of DEFAULT_MEMBERS members (`train`'s default).
+  const { model } = trainEnsemble(items, { seed: 1, epochs: 1, lr: 1e-3, batchSize: 64, patience: 1, classes: 13, members: DEFAULT_MEMBERS });
   const file = exportClassifierOnnx(model, path.join(dir, 'classifier.onnx'), dir);
   const entry = classifierManifestEntry(model, file, { version: 'bench', classes: Array.from({ length: 13 }, (_, i) => `c${i}`), imageEncoder: 'x', textEncoder: 'y' });
 

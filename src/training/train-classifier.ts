@@ -10,7 +10,7 @@ import { CATEGORY_NAMES, categoryCode } from '../domain/category.js';
 import { splitOf } from '../domain/split.js';
 import { svgToPng } from '../images/index.js';
 import type { Logger } from '../logging.js';
-import { classifierColumnsOf, trainClassifier, type TrainProgress } from '../models/classifier/train.js';
+import { classifierColumnsOf, trainEnsemble, type MemberSummary, type TrainProgress } from '../models/classifier/train.js';
 import { classifierManifestEntry, defaultClassifierPath, exportClassifierOnnx } from '../models/classifier/export.js';
 import { confusionSvg, curvesSvg, type TrainingReport } from '../models/classifier/report.js';
 import { currentEntry, readManifest } from '../models/load.js';
@@ -25,6 +25,8 @@ export interface TrainCommandOptions {
   batchSize: number;
   patience: number;
   resume: boolean;
+  /** Seed-ensemble members (seeds seed .. seed + members - 1); 1 trains a single model. */
+  members: number;
   onProgress?: (p: TrainProgress) => void;
 }
 
@@ -36,6 +38,7 @@ export interface TrainResult {
   validation: TrainingReport['validation'];
   bestEpoch: number;
   stoppedEarly: boolean;
+  members: MemberSummary[];
 }
 
 export async function trainFromDb(deps: { db: Db; config: Config; log: Logger }, opts: TrainCommandOptions): Promise<TrainResult> {
@@ -56,7 +59,8 @@ export async function trainFromDb(deps: { db: Db; config: Config; log: Logger },
   const checkpointPath = path.join(config.MODELS_DIR, 'generated', 'checkpoints', `classifier-${text.version}-${image.version}.json`.replace(/[@:#]/g, '_'));
   await mkdir(path.dirname(checkpointPath), { recursive: true });
   const t0 = Date.now();
-  const { model, report } = trainClassifier(items, {
+  const { model, report, members } = trainEnsemble(items, {
+    members: opts.members,
     seed: opts.seed,
     epochs: opts.epochs,
     lr: opts.lr,
@@ -76,7 +80,10 @@ export async function trainFromDb(deps: { db: Db; config: Config; log: Logger },
     classes: [...CATEGORY_NAMES],
     imageEncoder: image.version,
     textEncoder: text.version,
-    notes: { listings: items.length, seconds, holdout: opts.holdout, validation: { accuracy: report.validation.accuracy, macroF1: report.validation.macroF1 } },
+    notes: {
+      listings: items.length, seconds, holdout: opts.holdout, members,
+      validation: { accuracy: report.validation.accuracy, macroF1: report.validation.macroF1 },
+    },
   });
   await registerModel(config.MODELS_DIR, entry, { makeCurrent: true });
 
@@ -84,11 +91,11 @@ export async function trainFromDb(deps: { db: Db; config: Config; log: Logger },
   await mkdir(reportDir, { recursive: true });
   const curves = curvesSvg(report.history);
   const confusion = confusionSvg(report.validation.confusion, [...CATEGORY_NAMES]);
-  await writeFile(path.join(reportDir, 'report.json'), JSON.stringify({ version, listings: items.length, seconds, ...report }, null, 2));
+  await writeFile(path.join(reportDir, 'report.json'), JSON.stringify({ version, listings: items.length, seconds, members, ...report }, null, 2));
   await writeFile(path.join(reportDir, 'curves.svg'), curves);
   await writeFile(path.join(reportDir, 'confusion.svg'), confusion);
   await writeFile(path.join(reportDir, 'curves.png'), await svgToPng(curves));
   await writeFile(path.join(reportDir, 'confusion.png'), await svgToPng(confusion));
   log.info({ version, seconds, accuracy: report.validation.accuracy }, 'classifier trained and made current');
-  return { version, listings: items.length, seconds, reportDir, validation: report.validation, bestEpoch: report.bestEpoch, stoppedEarly: report.stoppedEarly };
+  return { version, listings: items.length, seconds, reportDir, validation: report.validation, bestEpoch: report.bestEpoch, stoppedEarly: report.stoppedEarly, members };
 }

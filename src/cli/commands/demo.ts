@@ -21,6 +21,7 @@ import { defaultCatalogue } from '../default-catalogue.js';
 import { printSummary } from '../output.js';
 import { backfillProgressBar } from '../progress.js';
 import { formatBackfillSummary } from './backfill.js';
+import { DEFAULT_MEMBERS } from '../../models/classifier/train.js';
 import { runClassify } from './classify.js';
 import { formatFit } from './setup.js';
 import { formatTrain, runTrain } from './train.js';
@@ -66,7 +67,7 @@ export function registerDemo(program: Command): void {
           say(opts.json, formatFit(fit));
         }
         if (fit || !currentEntry(await readManifest(config), 'classifier')) {
-          train = await runTrain({ holdout: true, seed: '1', epochs: '40', lr: '0.001', batchSize: '64', patience: '5', resume: false, progress: !opts.json, json: opts.json });
+          train = await runTrain({ holdout: true, seed: '1', epochs: '40', lr: '0.001', batchSize: '64', patience: '5', members: String(DEFAULT_MEMBERS), resume: false, progress: !opts.json, json: opts.json });
           say(opts.json, formatTrain(train));
         }
         const classify = await runClassify({ wait: true, json: opts.json });

@@ -5,8 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../offline/random.js';
 import { bytesSession, runOutput } from '../offline/session.js';
 import { classifierOnnx } from './export.js';
-import { forward, softmax } from './mlp.js';
-import { trainClassifier, type TrainItem } from './train.js';
+import { forward, memberModels, predictProbs, softmax } from './mlp.js';
+import { trainClassifier, trainEnsemble, type TrainItem } from './train.js';
 
 // A learnable toy: class = argmax of the first 3 text dims; images carry a noisy copy of the label.
 function toy(n: number, seed: number): TrainItem[] {
@@ -18,6 +18,13 @@ function toy(n: number, seed: number): TrainItem[] {
     const img = Float32Array.from({ length: 5 }, (_, j) => (j === label ? 2 : 0) + r.normal());
     return { id: `l${i}`, label, text, images: [img] };
   });
+}
+/** ONNX feeds of toy items: each one's first photo embedding and its text embedding. */
+function feedsOf(items: TrainItem[]) {
+  return {
+    image: { type: 'float32' as const, data: new Float32Array(items.flatMap((t) => Array.from(t.images[0]!))), dims: [items.length, 5] },
+    text: { type: 'float32' as const, data: new Float32Array(items.flatMap((t) => Array.from(t.text!))), dims: [items.length, 6] },
+  };
 }
 const dir = mkdtempSync(path.join(tmpdir(), 'clf-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,9 +62,7 @@ describe('classifier ONNX export', () => {
     const { model } = trainClassifier(toy(200, 4), { seed: 1, epochs: 2, lr: 0.01, batchSize: 32, patience: 5, hidden: 8, classes: 3 });
     const s = await bytesSession(classifierOnnx(model));
     const items = toy(5, 9);
-    const image = new Float32Array(items.flatMap((t) => Array.from(t.images[0]!)));
-    const text = new Float32Array(items.flatMap((t) => Array.from(t.text!)));
-    const feeds = { image: { type: 'float32' as const, data: image, dims: [5, 5] }, text: { type: 'float32' as const, data: text, dims: [5, 6] } };
+    const feeds = feedsOf(items);
     const combined = (await runOutput(s, feeds, 'probs_combined')).data;
     const textProbs = (await runOutput(s, feeds, 'probs_text')).data;
     items.forEach((t, i) => {
@@ -77,10 +82,7 @@ describe('classifier image columns', () => {
     expect(model.shape.imageInputDim).toBe(5);
     const s = await bytesSession(classifierOnnx(model));
     const items = toy(4, 10);
-    const feeds = {
-      image: { type: 'float32' as const, data: new Float32Array(items.flatMap((t) => Array.from(t.images[0]!))), dims: [4, 5] },
-      text: { type: 'float32' as const, data: new Float32Array(items.flatMap((t) => Array.from(t.text!))), dims: [4, 6] },
-    };
+    const feeds = feedsOf(items);
     const img = (await runOutput(s, feeds, 'probs_image')).data;
     items.forEach((t, i) => {
       softmax(forward(model, { text: null, image: t.images[0]!, label: t.label }).imageLogits!)
@@ -88,5 +90,46 @@ describe('classifier image columns', () => {
     });
     await s.close();
     expect(() => trainClassifier(data, { seed: 1, epochs: 1, lr: 0.01, batchSize: 32, patience: 5, imageColumns: [3, 9] })).toThrow(/imageColumns/);
+  });
+});
+
+describe('seed ensemble', () => {
+  const data = toy(300, 11);
+  const opts = { seed: 4, epochs: 6, lr: 0.01, batchSize: 32, patience: 50, hidden: 8, classes: 3, members: 3 };
+
+  it('trains one member per seed and exports the mean of their probabilities, with the first member\'s embedding', async () => {
+    const { model, members, report } = trainEnsemble(data, opts);
+    expect(members.map((m) => m.seed)).toEqual([4, 5, 6]);
+    expect(model.members).toHaveLength(2);
+    // A member is the single model its seed trains.
+    expect(Array.from(model.members![0]!.Wc)).toEqual(Array.from(trainClassifier(data, { ...opts, seed: 5 }).model.params.Wc));
+    expect(Array.from(model.members![0]!.Wc)).not.toEqual(Array.from(model.params.Wc));
+    expect(report.validation.accuracy).toBeGreaterThan(0.8);
+    const s = await bytesSession(classifierOnnx(model));
+    const items = toy(5, 12);
+    const feeds = feedsOf(items);
+    const out = Object.fromEntries(await Promise.all(['probs_combined', 'probs_text', 'probs_image', 'embedding'].map(async (n) => [n, (await runOutput(s, feeds, n)).data] as const)));
+    await s.close();
+    items.forEach((t, i) => {
+      const sample = { text: t.text, image: t.images[0]!, label: t.label };
+      const p = predictProbs(model, sample);
+      // The ensemble's probabilities are the members' mean, not any one member's.
+      const each = memberModels(model).map((mm) => softmax(forward(mm, sample).combined!));
+      p.combined!.forEach((v, k) => expect(v).toBeCloseTo(each.reduce((a, e) => a + e[k]!, 0) / 3, 6));
+      for (const [name, probs] of [['probs_combined', p.combined], ['probs_text', p.text], ['probs_image', p.image]] as const) {
+        probs!.forEach((v, k) => expect(Math.abs(v - out[name]![i * 3 + k]!)).toBeLessThan(1e-4));
+      }
+      const f = forward(memberModels(model)[0]!, sample);
+      [...f.hi, ...f.ht].forEach((v, k) => expect(Math.abs(v - out.embedding![i * 16 + k]!)).toBeLessThan(1e-4));
+    });
+  });
+
+  it('resumes an interrupted member from its checkpoint and keeps finished ones', () => {
+    const full = trainEnsemble(data, opts);
+    const ck = path.join(dir, 'ens.json');
+    expect(() => trainEnsemble(data, { ...opts, checkpointPath: ck, onProgress: (p) => { if (p.record && p.member === 2 && p.epoch === 3) throw new Error('interrupted'); } })).toThrow('interrupted');
+    const resumed = trainEnsemble(data, { ...opts, checkpointPath: ck, resume: true });
+    expect(Array.from(resumed.model.params.Wi)).toEqual(Array.from(full.model.params.Wi));
+    resumed.model.members!.forEach((m, i) => expect(Array.from(m.Wi)).toEqual(Array.from(full.model.members![i]!.Wi)));
   });
 });

@@ -5,35 +5,44 @@ import path from 'node:path';
 import type { ManifestEntry } from '../manifest-types.js';
 import { GraphBuilder } from '../onnx-writer/graph-builder.js';
 import { writeModelFile } from '../offline/manifest-files.js';
-import type { ClassifierModel } from './mlp.js';
+import { memberModels, type ClassifierModel } from './mlp.js';
 
 export const CLASSIFIER_OUTPUTS = ['probs_combined', 'probs_text', 'probs_image', 'embedding'] as const;
 
 export function classifierOnnx(m: ClassifierModel): Uint8Array {
   const { imageDim: Di, textDim: Dt, hidden: H, classes: K } = m.shape;
-  const p = m.params;
   const g = new GraphBuilder('combined_classifier');
   const cols = m.shape.imageColumns;
   g.input('image', 'float32', ['batch', cols ? m.shape.imageInputDim! : Di]);
   // The image branch may read only some columns of the image embedding (e.g. the encoder's probe part).
   const image = cols ? g.op('Slice', ['image', g.init('cs', [1], [cols[0]]), g.init('ce', [1], [cols[1]]), g.init('cax', [1], [1])]) : 'image';
   g.input('text', 'float32', ['batch', Dt]);
-  const branch = (x: string, mean: Float32Array, std: Float32Array, W: Float32Array, b: Float32Array, n: number): string => {
-    const xs = g.op('Div', [g.op('Sub', [x, g.init('mean', [n], mean)]), g.init('std', [n], std)]);
-    return g.op('Relu', [g.op('Gemm', [xs, g.init('W', [n, H], W), g.init('b', [H], b)])]);
-  };
-  const hi = branch(image, p.imgMean, p.imgStd, p.Wi, p.bi, Di);
-  const ht = branch('text', p.txtMean, p.txtStd, p.Wt, p.bt, Dt);
-  const cat = g.op('Concat', [hi, ht], { axis: 1 }, 'embedding');
-  const head = (x: string, W: Float32Array, b: Float32Array, n: number, out: string): void => {
-    g.op('Softmax', [g.op('Gemm', [x, g.init('Wh', [n, K], W), g.init('bh', [K], b)])], { axis: -1 }, out);
+  const heads: Record<'probs_combined' | 'probs_text' | 'probs_image', string[]> = { probs_combined: [], probs_text: [], probs_image: [] };
+  memberModels(m).forEach(({ params: p }, i) => {
+    const branch = (x: string, mean: Float32Array, std: Float32Array, W: Float32Array, b: Float32Array, n: number): string => {
+      const xs = g.op('Div', [g.op('Sub', [x, g.init('mean', [n], mean)]), g.init('std', [n], std)]);
+      return g.op('Relu', [g.op('Gemm', [xs, g.init('W', [n, H], W), g.init('b', [H], b)])]);
+    };
+    const hi = branch(image, p.imgMean, p.imgStd, p.Wi, p.bi, Di);
+    const ht = branch('text', p.txtMean, p.txtStd, p.Wt, p.bt, Dt);
+    // The fused features for similar-listing search are the first member's.
+    const cat = g.op('Concat', [hi, ht], { axis: 1 }, i === 0 ? 'embedding' : undefined);
+    const head = (x: string, W: Float32Array, b: Float32Array, n: number): string =>
+      g.op('Softmax', [g.op('Gemm', [x, g.init('Wh', [n, K], W), g.init('bh', [K], b)])], { axis: -1 });
+    heads.probs_combined.push(head(cat, p.Wc, p.bc, 2 * H));
+    heads.probs_text.push(head(ht, p.Wth, p.bth, H));
+    heads.probs_image.push(head(hi, p.Wih, p.bih, H));
+  });
+  for (const [out, probs] of Object.entries(heads)) {
+    // One member: its softmax; an ensemble: the mean of its members' probabilities.
+    if (probs.length === 1) g.op('Identity', probs, {}, out);
+    else g.op('Mul', [g.op('Sum', probs), g.init('inv', [1], new Float32Array([1 / probs.length]))], {}, out);
     g.output(out, 'float32', ['batch', K]);
-  };
-  head(cat, p.Wc, p.bc, 2 * H, 'probs_combined');
-  head(ht, p.Wth, p.bth, H, 'probs_text');
-  head(hi, p.Wih, p.bih, H, 'probs_image');
+  }
   g.output('embedding', 'float32', ['batch', 2 * H]);
-  return g.encode('Combined listing classifier: image branch + text branch -> 13 classes, trained in TypeScript.');
+  return g.encode(m.members?.length
+    ? `Combined listing classifier: ${1 + m.members.length} seed members (image branch + text branch -> 13 classes), probabilities averaged; trained in TypeScript.`
+    : 'Combined listing classifier: image branch + text branch -> 13 classes, trained in TypeScript.');
 }
 
 /** Writes the ONNX file and returns its manifest file record. */

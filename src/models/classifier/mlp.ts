@@ -24,7 +24,19 @@ export interface ClassifierParams {
 export const TRAINABLE = ['Wi', 'bi', 'Wt', 'bt', 'Wc', 'bc', 'Wth', 'bth', 'Wih', 'bih'] as const;
 export type Trainable = (typeof TRAINABLE)[number];
 
-export interface ClassifierModel { shape: ClassifierShape; params: ClassifierParams }
+export interface ClassifierModel {
+  shape: ClassifierShape;
+  params: ClassifierParams;
+  /**
+   * Further members of a seed ensemble (same shape, trained from other seeds): each head's probabilities
+   * are the mean over `params` and these; the fused embedding stays the first member's.
+   */
+  members?: ClassifierParams[];
+}
+
+/** The ensemble's members as single models, the first one first (a plain model is its own only member). */
+export const memberModels = (m: ClassifierModel): ClassifierModel[] =>
+  [{ shape: m.shape, params: m.params }, ...(m.members ?? []).map((params) => ({ shape: m.shape, params }))];
 
 /** He-initialised weights, zero biases, identity standardisation. */
 export function initParams(s: ClassifierShape, normal: () => number): ClassifierParams {
@@ -78,6 +90,19 @@ export function forward(m: ClassifierModel, s: Sample, dropMask?: Float32Array):
   if (xt) { textLogits = new Float32Array(K); dense(ht, p.Wth, p.bth, K, textLogits); }
   if (xi) { imageLogits = new Float32Array(K); dense(hi, p.Wih, p.bih, K, imageLogits); }
   return { xi, xt, hi, ht, combined, textLogits, imageLogits };
+}
+
+/** Each head's probabilities, averaged over the ensemble's members (what the exported graph outputs). */
+export function predictProbs(m: ClassifierModel, s: Sample): { combined: Float32Array | null; text: Float32Array | null; image: Float32Array | null } {
+  const members = memberModels(m);
+  const mean = (pick: (f: Forward) => Float32Array | null, fs: Forward[]): Float32Array | null => {
+    if (!pick(fs[0]!)) return null;
+    const out = new Float32Array(m.shape.classes);
+    for (const f of fs) softmax(pick(f)!).forEach((v, k) => (out[k]! += v / fs.length));
+    return out;
+  };
+  const fs = members.map((mm) => forward(mm, s));
+  return { combined: mean((f) => f.combined, fs), text: mean((f) => f.textLogits, fs), image: mean((f) => f.imageLogits, fs) };
 }
 
 export function softmax(z: Float32Array): Float32Array {

@@ -1,6 +1,6 @@
 // Training report data: per-epoch curves, confusion matrix, accuracy, macro-F1 and per-class
 // precision/recall on the validation listings. Charts are SVG strings (src/images can rasterise them).
-import { forward, softmax, type ClassifierModel, type Sample } from './mlp.js';
+import { predictProbs, type ClassifierModel, type Sample } from './mlp.js';
 
 export interface HeadAccuracy { combined: number | null; text: number | null; image: number | null; best: number }
 export interface EpochRecord { epoch: number; lr: number; trainLoss: number; valLoss: number; trainAccuracy: HeadAccuracy; valAccuracy: HeadAccuracy }
@@ -16,27 +16,31 @@ export interface TrainingReport {
 
 const argmax = (z: ArrayLike<number>): number => { let b = 0; for (let k = 1; k < z.length; k++) if (z[k]! > z[b]!) b = k; return b; };
 
-/** The listing's prediction from what it has: combined head when both inputs exist, else the one present. */
-export function bestLogits(m: ClassifierModel, s: Sample): Float32Array {
-  const f = forward(m, s);
-  const z = f.combined ?? f.textLogits ?? f.imageLogits;
+/**
+ * The listing's class probabilities from what it has: combined head when both inputs exist, else the one
+ * present (averaged over an ensemble's members, as the exported graph does).
+ */
+export function bestProbs(m: ClassifierModel, s: Sample): Float32Array {
+  const p = predictProbs(m, s);
+  const z = p.combined ?? p.text ?? p.image;
   if (!z) throw new Error('A listing has neither text nor photo embeddings; it cannot be classified, so record it as skipped.');
   return z;
 }
 
+/** Summed per-head cross-entropy and each head's accuracy (an ensemble's heads average its members). */
 export function evaluate(m: ClassifierModel, samples: Sample[]): { loss: number; accuracy: HeadAccuracy } {
   let loss = 0;
   const hits = { combined: [0, 0], text: [0, 0], image: [0, 0], best: [0, 0] };
-  const score = (key: keyof typeof hits, z: Float32Array | null, label: number): void => {
-    if (!z) return;
+  const score = (key: keyof typeof hits, p: Float32Array | null, label: number): void => {
+    if (!p) return;
     hits[key][1]!++;
-    if (argmax(z) === label) hits[key][0]!++;
-    if (key !== 'best') loss += -Math.log(Math.max(softmax(z)[label]!, 1e-12));
+    if (argmax(p) === label) hits[key][0]!++;
+    if (key !== 'best') loss += -Math.log(Math.max(p[label]!, 1e-12));
   };
   for (const s of samples) {
-    const f = forward(m, s);
-    score('combined', f.combined, s.label); score('text', f.textLogits, s.label); score('image', f.imageLogits, s.label);
-    score('best', f.combined ?? f.textLogits ?? f.imageLogits, s.label);
+    const p = predictProbs(m, s);
+    score('combined', p.combined, s.label); score('text', p.text, s.label); score('image', p.image, s.label);
+    score('best', p.combined ?? p.text ?? p.image, s.label);
   }
   const acc = (k: keyof typeof hits) => (hits[k][1]! > 0 ? hits[k][0]! / hits[k][1]! : null);
   return { loss: loss / Math.max(1, samples.length), accuracy: { combined: acc('combined'), text: acc('text'), image: acc('image'), best: acc('best') ?? 0 } };
@@ -46,11 +50,11 @@ export function buildReport(m: ClassifierModel, val: { label: number; text: Floa
   const K = m.shape.classes;
   const confusion = Array.from({ length: K }, () => new Array<number>(K).fill(0));
   const samples: Sample[] = val.map((v) => ({ label: v.label, text: v.text, image: v.images.length ? meanRows(v.images) : null }));
-  for (const s of samples) confusion[s.label]![argmax(bestLogits(m, s))]!++;
+  for (const s of samples) confusion[s.label]![argmax(bestProbs(m, s))]!++;
   let photoHits = 0, photos = 0;
   for (const v of val) for (const img of v.images) {
     photos++;
-    if (argmax(forward(m, { label: v.label, text: null, image: img }).imageLogits!) === v.label) photoHits++;
+    if (argmax(predictProbs(m, { label: v.label, text: null, image: img }).image!) === v.label) photoHits++;
   }
   const perClass = confusion.map((row, k) => {
     const tp = row[k]!, support = row.reduce((a, b) => a + b, 0), predicted = confusion.reduce((a, r) => a + r[k]!, 0);

@@ -14,7 +14,11 @@ import { meanPhotoEmbedding } from './photo-mean.js';
 
 export interface TrainItem { id: string; label: number; text: Float32Array | null; images: Float32Array[] }
 
-export interface TrainProgress { epoch: number; epochs: number; batch: number; batches: number; loss: number; record?: EpochRecord }
+export interface TrainProgress {
+  epoch: number; epochs: number; batch: number; batches: number; loss: number; record?: EpochRecord;
+  /** 1-based member of a seed ensemble being trained, and how many there are (trainEnsemble). */
+  member?: number; members?: number;
+}
 
 export interface TrainOptions {
   seed: number; epochs: number; lr: number; batchSize: number; patience: number;
@@ -134,3 +138,38 @@ export function trainClassifier(items: TrainItem[], o: TrainOptions): { model: C
   const best: ClassifierModel = { shape: st.shape, params: copyParams(st.best) };
   return { model: best, report: buildReport(best, valItems, st.history, st.bestEpoch, st.badEpochs >= o.patience) };
 }
+
+/**
+ * Members of a seed ensemble: seeds seed, seed+1, ...; same data, same validation split.
+ * `npm run bench:seeds` measured single seeds at 84.2-85.3% held-out (mean 84.8%) and their average at 85.5%.
+ */
+export const DEFAULT_MEMBERS = 5;
+
+export interface MemberSummary { seed: number; bestEpoch: number; stoppedEarly: boolean; validationAccuracy: number }
+
+/**
+ * Trains `members` classifiers from consecutive seeds and returns them as one ensemble model (each head's
+ * probabilities averaged; see ClassifierModel.members). A seed's run varies the held-out accuracy by about
+ * a point; the average of several is both better and steadier. Each member keeps its own checkpoint
+ * (<checkpointPath>.member<i> when there are several), so `resume` skips finished members and continues
+ * the interrupted one. The report is the ensemble's on the validation listings, with member 1's curves.
+ */
+export function trainEnsemble(items: TrainItem[], o: TrainOptions & { members?: number }): { model: ClassifierModel; report: TrainingReport; members: MemberSummary[] } {
+  const n = o.members ?? DEFAULT_MEMBERS;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`An ensemble needs a whole number of members (1 or more); got ${n}.`);
+  const runs = Array.from({ length: n }, (_, i) => trainClassifier(items, {
+    ...o,
+    seed: o.seed + i,
+    checkpointPath: o.checkpointPath && n > 1 ? `${o.checkpointPath}.member${i + 1}` : o.checkpointPath,
+    onProgress: o.onProgress && ((p) => o.onProgress!({ ...p, member: i + 1, members: n })),
+  }));
+  if (n === 1) return { ...runs[0]!, members: [summary(o.seed, runs[0]!.report)] };
+  const first = runs[0]!;
+  const model: ClassifierModel = { ...first.model, members: runs.slice(1).map((r) => r.model.params) };
+  const valItems = items.filter((t) => inClassifierValidation(t.id, o.valFraction));
+  const report = buildReport(model, valItems, first.report.history, first.report.bestEpoch, first.report.stoppedEarly);
+  return { model, report, members: runs.map((r, i) => summary(o.seed + i, r.report)) };
+}
+
+const summary = (seed: number, r: TrainingReport): MemberSummary =>
+  ({ seed, bestEpoch: r.bestEpoch, stoppedEarly: r.stoppedEarly, validationAccuracy: r.validation.accuracy });
