@@ -1,7 +1,7 @@
 // How much of a held-out accuracy figure is the classifier's seed: trains the combined classifier with
 // BENCH_SEEDS seeds on the stored out-of-fold embeddings of the current encoders (as `train` does, test
 // split kept out) and prints each seed's validation and held-out accuracy, their spread, and the
-// accuracy of the seeds' averaged probabilities (an ensemble). Nothing is registered or written.
+// accuracy of the averaged probabilities of seeds 1..k for every k (an ensemble of k members). Nothing is registered or written.
 // Needs a database where `npm start` (or setup) has run with the holdout on.
 //   npm run bench:seeds              BENCH_SEEDS=8   (about 10 s per seed on 2 cores)
 import { loadConfig } from '../src/config.js';
@@ -43,7 +43,7 @@ const accuracy = (probs: ArrayLike<number>[]): number => {
 };
 const pct = (x: number) => Math.round(x * 10000) / 100;
 const sum = test.map(() => new Float64Array(K));
-const perSeed: { seed: number; validation: number; heldOut: number }[] = [];
+const perSeed: { seed: number; validation: number; heldOut: number; ensembleOfSeedsSoFar: number }[] = [];
 for (let seed = 1; seed <= SEEDS; seed++) {
   const { model, report: r } = trainClassifier(train, { seed, epochs: 40, lr: 0.001, batchSize: 64, patience: 5, classes: K, imageColumns: classifierColumnsOf(image) });
   const probs = test.map((t) => {
@@ -51,7 +51,7 @@ for (let seed = 1; seed <= SEEDS; seed++) {
     return softmax(f.combined ?? f.textLogits ?? f.imageLogits!);
   });
   probs.forEach((p, i) => p.forEach((v, k) => (sum[i]![k]! += v)));
-  perSeed.push({ seed, validation: pct(r.validation.accuracy), heldOut: pct(accuracy(probs)) });
+  perSeed.push({ seed, validation: pct(r.validation.accuracy), heldOut: pct(accuracy(probs)), ensembleOfSeedsSoFar: pct(accuracy(sum)) });
   console.error(perSeed.at(-1));
 }
 const held = perSeed.map((s) => s.heldOut);

@@ -105,6 +105,8 @@ describe('seed ensemble', () => {
     expect(Array.from(model.members![0]!.Wc)).toEqual(Array.from(trainClassifier(data, { ...opts, seed: 5 }).model.params.Wc));
     expect(Array.from(model.members![0]!.Wc)).not.toEqual(Array.from(model.params.Wc));
     expect(report.validation.accuracy).toBeGreaterThan(0.8);
+    // Members of one training split standardise alike, so the export takes its fused (wide-Gemm) form.
+    expect(Array.from(model.members![1]!.txtStd)).toEqual(Array.from(model.params.txtStd));
     const s = await bytesSession(classifierOnnx(model));
     const items = toy(5, 12);
     const feeds = feedsOf(items);
