@@ -28,6 +28,11 @@ function init() {
   return ready;
 }
 
+// The pool forks this child over an IPC channel. If the pool dies without closing it (SIGKILL, the OOM
+// killer), the channel closes: leave with it. Orphaned children were seen living on after a SIGKILLed
+// pool, holding sessions and connections and spinning a core each (test/worker-kill.test.ts checks this).
+process.once('disconnect', () => process.exit(0));
+
 export default toProcessor(async (data, attempt) => {
   const { db, models, config } = await init();
   return runImageClean({ db, config, embedder: models.imageEmbedder }, data, attempt);
