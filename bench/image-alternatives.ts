@@ -7,7 +7,6 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadCatalogue } from '../src/catalogue/load-catalogue.js';
-import { loadConfig } from '../src/config.js';
 import { categoryCode, CATEGORY_NAMES } from '../src/domain/category.js';
 import { idFraction } from '../src/domain/split.js';
 import { thumbnailRgb } from '../src/images/index.js';
@@ -18,12 +17,9 @@ import {
 } from '../src/models/offline/image-model.js';
 import { DEFAULT_PROBE_FIT, fitProbe, probeLogProbs } from '../src/models/offline/image-probe.js';
 import { report } from './api-support.js';
+import { requireSample } from './sample.js';
 
-const fbm = path.join(loadConfig().SHARED_DIR, 'data', 'fbm');
-if (!existsSync(path.join(fbm, 'Products.csv'))) {
-  console.error(`bench:image needs the real sample at ${fbm} (set SHARED_DIR); it is not there.`);
-  process.exit(2);
-}
+const fbm = requireSample('bench:image');
 const FOLDS = Number(process.env.BENCH_FOLDS ?? 3);
 const K = CATEGORY_NAMES.length;
 

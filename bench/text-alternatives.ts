@@ -4,21 +4,16 @@
 // of their log-probability sums at a few weights, and of a k-nearest-neighbour vote on the body TF-IDF
 // alone and blended in. The encoder ships all three views; the classifier learns how to weigh them.
 //   npm run bench:text            BENCH_FOLDS=5   (about 4 minutes on 2 cores, mostly the k-NN)
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadCatalogue } from '../src/catalogue/load-catalogue.js';
-import { loadConfig } from '../src/config.js';
 import { categoryCode, CATEGORY_NAMES } from '../src/domain/category.js';
 import { idFraction } from '../src/domain/split.js';
 import { DEFAULT_TEXT_FEATURES, TEXT_VIEWS, type SparseRow } from '../src/models/offline/text-features.js';
 import { DEFAULT_TEXT_FIT, fitIdf, fitTextModel, rowValues, textEmbedding } from '../src/models/offline/text-model.js';
 import { report } from './api-support.js';
+import { requireSample } from './sample.js';
 
-const fbm = path.join(loadConfig().SHARED_DIR, 'data', 'fbm');
-if (!existsSync(path.join(fbm, 'Products.csv'))) {
-  console.error(`bench:text needs the real sample at ${fbm} (set SHARED_DIR); it is not there.`);
-  process.exit(2);
-}
+const fbm = requireSample('bench:text');
 const FOLDS = Number(process.env.BENCH_FOLDS ?? 5);
 const K = CATEGORY_NAMES.length;
 const tp = DEFAULT_TEXT_FEATURES;
