@@ -107,6 +107,8 @@ describe('seed ensemble', () => {
     expect(report.validation.accuracy).toBeGreaterThan(0.8);
     // Members of one training split standardise alike, so the export takes its fused (wide-Gemm) form.
     expect(Array.from(model.members![1]!.txtStd)).toEqual(Array.from(model.params.txtStd));
+    const mismatched = { ...model, members: [{ ...model.members![0]!, txtStd: model.params.txtStd.map((v) => v * 2) }] };
+    expect(() => classifierOnnx(mismatched)).toThrow(/standardise/);
     const s = await bytesSession(classifierOnnx(model));
     const items = toy(5, 12);
     const feeds = feedsOf(items);

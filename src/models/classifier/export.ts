@@ -18,36 +18,30 @@ export function classifierOnnx(m: ClassifierModel): Uint8Array {
   const image = cols ? g.op('Slice', ['image', g.init('cs', [1], [cols[0]]), g.init('ce', [1], [cols[1]]), g.init('cax', [1], [1])]) : 'image';
   g.input('text', 'float32', ['batch', Dt]);
   const members = memberModels(m);
-  if (members.length > 1 && sharedStandardisation(members)) {
+  if (members.length > 1) {
+    if (!sharedStandardisation(members)) {
+      throw new Error('The ensemble members standardise their inputs differently; train them together with trainEnsemble (one training split).');
+    }
     fusedEnsemble(g, image, members, m.shape);
     return g.encode(`Combined listing classifier: ${members.length} seed members (image branch + text branch -> 13 classes), probabilities averaged; trained in TypeScript.`);
   }
-  const heads: Record<'probs_combined' | 'probs_text' | 'probs_image', string[]> = { probs_combined: [], probs_text: [], probs_image: [] };
-  members.forEach(({ params: p }, i) => {
-    const branch = (x: string, mean: Float32Array, std: Float32Array, W: Float32Array, b: Float32Array, n: number): string => {
-      const xs = g.op('Div', [g.op('Sub', [x, g.init('mean', [n], mean)]), g.init('std', [n], std)]);
-      return g.op('Relu', [g.op('Gemm', [xs, g.init('W', [n, H], W), g.init('b', [H], b)])]);
-    };
-    const hi = branch(image, p.imgMean, p.imgStd, p.Wi, p.bi, Di);
-    const ht = branch('text', p.txtMean, p.txtStd, p.Wt, p.bt, Dt);
-    // The fused features for similar-listing search are the first member's.
-    const cat = g.op('Concat', [hi, ht], { axis: 1 }, i === 0 ? 'embedding' : undefined);
-    const head = (x: string, W: Float32Array, b: Float32Array, n: number): string =>
-      g.op('Softmax', [g.op('Gemm', [x, g.init('Wh', [n, K], W), g.init('bh', [K], b)])], { axis: -1 });
-    heads.probs_combined.push(head(cat, p.Wc, p.bc, 2 * H));
-    heads.probs_text.push(head(ht, p.Wth, p.bth, H));
-    heads.probs_image.push(head(hi, p.Wih, p.bih, H));
-  });
-  for (const [out, probs] of Object.entries(heads)) {
-    // One member: its softmax; an ensemble: the mean of its members' probabilities.
-    if (probs.length === 1) g.op('Identity', probs, {}, out);
-    else g.op('Mul', [g.op('Sum', probs), g.init('inv', [1], new Float32Array([1 / probs.length]))], {}, out);
+  const p = m.params;
+  const branch = (x: string, mean: Float32Array, std: Float32Array, W: Float32Array, b: Float32Array, n: number): string => {
+    const xs = g.op('Div', [g.op('Sub', [x, g.init('mean', [n], mean)]), g.init('std', [n], std)]);
+    return g.op('Relu', [g.op('Gemm', [xs, g.init('W', [n, H], W), g.init('b', [H], b)])]);
+  };
+  const hi = branch(image, p.imgMean, p.imgStd, p.Wi, p.bi, Di);
+  const ht = branch('text', p.txtMean, p.txtStd, p.Wt, p.bt, Dt);
+  const cat = g.op('Concat', [hi, ht], { axis: 1 }, 'embedding');
+  const head = (x: string, W: Float32Array, b: Float32Array, n: number, out: string): void => {
+    g.op('Softmax', [g.op('Gemm', [x, g.init('Wh', [n, K], W), g.init('bh', [K], b)])], { axis: -1 }, out);
     g.output(out, 'float32', ['batch', K]);
-  }
+  };
+  head(cat, p.Wc, p.bc, 2 * H, 'probs_combined');
+  head(ht, p.Wth, p.bth, H, 'probs_text');
+  head(hi, p.Wih, p.bih, H, 'probs_image');
   g.output('embedding', 'float32', ['batch', 2 * H]);
-  return g.encode(m.members?.length
-    ? `Combined listing classifier: ${1 + m.members.length} seed members (image branch + text branch -> 13 classes), probabilities averaged; trained in TypeScript.`
-    : 'Combined listing classifier: image branch + text branch -> 13 classes, trained in TypeScript.');
+  return g.encode('Combined listing classifier: image branch + text branch -> 13 classes, trained in TypeScript.');
 }
 
 /** True when every member standardises its inputs alike (members trained on the same split do). */
@@ -58,7 +52,8 @@ function sharedStandardisation(members: ClassifierModel[]): boolean {
 }
 
 /**
- * The ensemble as a few wide operations instead of one small graph per member: both branches of all N
+ * The ensemble (members of one training split, so one standardisation) as a few wide operations instead
+ * of one small graph per member: both branches of all N
  * members in one Gemm each ([n, N*H]), every head as one batched MatMul over the members ([N, n, K]), then
  * softmax per member and the mean over members. Same maths as the per-member graph; far fewer nodes,
  * which is what a small MLP's time goes to.

@@ -25,7 +25,7 @@ export interface FitInput {
     /** Listing.location for the location view; missing reads as "". */
     location?: string;
   }[];
-  /** HWC RGB at imageFeatures.size (default 32); photos of held-out listings should be left out. */
+  /** HWC RGB at imageFeatures.size (default 96); photos of held-out listings should be left out. */
   photos: { listingId: string; imageId: string; rgb: Float32Array | Uint8Array }[];
 }
 
