@@ -61,7 +61,7 @@ for (const [name, params] of Object.entries(variants)) {
     const train = ok.filter((i) => foldOf[i] !== f);
     const test = ok.filter((i) => foldOf[i] === f);
     let t = Date.now();
-    const model = fitImageModel(train.map((i) => rgb[i]!), params, DEFAULT_IMAGE_FIT);
+    const model = await fitImageModel(train.map((i) => rgb[i]!), params, DEFAULT_IMAGE_FIT);
     fitMs += Date.now() - t;
     t = Date.now();
     const F = imageEmbeddingDim(params);

@@ -109,7 +109,7 @@ export async function fitOfflineEncoders(input: FitInput, outDir: string, opts: 
 
   t0 = Date.now();
   opts.onProgress?.('image');
-  const imageModel = fitImageModel(input.photos.map((p) => p.rgb), ip, opts.imageFit ?? DEFAULT_IMAGE_FIT);
+  const imageModel = await fitImageModel(input.photos.map((p) => p.rgb), ip, opts.imageFit ?? DEFAULT_IMAGE_FIT);
   const imageMs = Date.now() - t0;
 
   t0 = Date.now();

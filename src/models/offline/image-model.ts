@@ -7,6 +7,7 @@
 // histogram is appended. Everything after fitting is a plain ONNX graph (Conv/Relu/AveragePool/OneHot).
 import { GraphBuilder } from '../onnx-writer/graph-builder.js';
 import type { ImageProbe } from './image-probe.js';
+import { sphericalKmeans } from './kmeans.js';
 import { symmetricEigen } from './linalg.js';
 import { Rng } from './random.js';
 
@@ -173,15 +174,15 @@ const FIT_PHOTOS = 4000;
  * Fits both branches' filters from photos given as HWC RGB at params.size (uint8, or float in [0,1], as
  * the encoder takes them); only training photos should be passed.
  */
-export function fitImageModel(images: readonly (Uint8Array | Float32Array)[], p: ImageFeatureParams, o: ImageFitOptions): ImageModel {
+export async function fitImageModel(images: readonly (Uint8Array | Float32Array)[], p: ImageFeatureParams, o: ImageFitOptions): Promise<ImageModel> {
   if (images.length === 0) throw new Error('The offline image encoder needs at least one training photo; load photos before fitting.');
   const rng = new Rng(o.seed);
   const sample = Array.from({ length: Math.min(images.length, FIT_PHOTOS) }, () => toChw(images[rng.int(images.length)]!, p.size));
   const s = colourSide(p);
-  const colour = fitPatchFilters(sample.map((im) => colourMap(im, p)), { channels: 3, side: s, patch: p.patch, centroids: p.centroids, epsNorm: p.epsNorm, epsZca: p.epsZca }, o, rng);
+  const colour = await fitPatchFilters(sample.map((im) => colourMap(im, p)), { channels: 3, side: s, patch: p.patch, centroids: p.centroids, epsNorm: p.epsNorm, epsZca: p.epsZca }, o, rng);
   const g = p.gradient;
   const gradient = g
-    ? fitPatchFilters(sample.map((im) => gradientCells(im, p, g)), { channels: g.orientations, side: gradientSide(p, g), patch: g.patch, centroids: g.centroids, epsNorm: g.epsNorm, epsZca: p.epsZca }, o, rng)
+    ? await fitPatchFilters(sample.map((im) => gradientCells(im, p, g)), { channels: g.orientations, side: gradientSide(p, g), patch: g.patch, centroids: g.centroids, epsNorm: g.epsNorm, epsZca: p.epsZca }, o, rng)
     : undefined;
   return { params: p, ...colour, ...(gradient ? { gradient } : {}) };
 }
@@ -189,7 +190,7 @@ export function fitImageModel(images: readonly (Uint8Array | Float32Array)[], p:
 interface BranchShape { channels: number; side: number; patch: number; centroids: number; epsNorm: number; epsZca: number }
 
 /** Contrast normalisation, ZCA and spherical k-means on random patches of C x side x side maps. */
-function fitPatchFilters(maps: Float32Array[], b: BranchShape, o: ImageFitOptions, rng: Rng): PatchFilters {
+async function fitPatchFilters(maps: Float32Array[], b: BranchShape, o: ImageFitOptions, rng: Rng): Promise<PatchFilters> {
   const { channels: C, side: S, patch: P, centroids: K } = b;
   const D = C * P * P;
   const M = o.patches;
@@ -242,7 +243,7 @@ function fitPatchFilters(maps: Float32Array[], b: BranchShape, o: ImageFitOption
       wp[m * D + i] = s;
     }
   }
-  const cen = sphericalKmeans(wp, M, D, K, o.iterations, rng);
+  const cen = await sphericalKmeans(wp, M, D, K, o.iterations, rng);
   // Fold whitening into the filters: c . Z (x - mean) = (cZ) . x - (cZ) . mean.
   const filters = new Float32Array(K * D);
   const filterSums = new Float32Array(K);
@@ -255,45 +256,6 @@ function fitPatchFilters(maps: Float32Array[], b: BranchShape, o: ImageFitOption
     offsets[k]! += s * mean[j]!;
   }
   return { filters, filterSums, offsets };
-}
-
-function sphericalKmeans(x: Float32Array, M: number, D: number, K: number, iterations: number, rng: Rng): Float32Array {
-  const cen = new Float32Array(K * D);
-  for (let k = 0; k < K; k++) {
-    const m = rng.int(M);
-    for (let j = 0; j < D; j++) cen[k * D + j] = x[m * D + j]! + 1e-3 * rng.normal();
-  }
-  const normalise = (): void => {
-    for (let k = 0; k < K; k++) {
-      let s = 0;
-      for (let j = 0; j < D; j++) s += cen[k * D + j]! ** 2;
-      s = Math.sqrt(s) || 1;
-      for (let j = 0; j < D; j++) cen[k * D + j]! /= s;
-    }
-  };
-  normalise();
-  for (let it = 0; it < iterations; it++) {
-    const acc = new Float32Array(K * D);
-    for (let m = 0; m < M; m++) {
-      let best = 0;
-      let bestDot = 0;
-      let bestAbs = -1;
-      for (let k = 0; k < K; k++) {
-        let s = 0;
-        for (let j = 0; j < D; j++) s += cen[k * D + j]! * x[m * D + j]!;
-        if (Math.abs(s) > bestAbs) {
-          bestAbs = Math.abs(s);
-          bestDot = s;
-          best = k;
-        }
-      }
-      for (let j = 0; j < D; j++) acc[best * D + j]! += bestDot * x[m * D + j]!;
-    }
-    // Empty clusters keep a trace of their old centroid instead of collapsing to zero.
-    for (let i = 0; i < acc.length; i++) cen[i] = acc[i]! + 1e-6 * cen[i]!;
-    normalise();
-  }
-  return cen;
 }
 
 /**

@@ -27,7 +27,7 @@ describe('referenceImageFeatures', () => {
       const params = { ...base, grid };
       const S = params.size;
       const train = Array.from({ length: 30 }, () => photo(r, S));
-      const model = fitImageModel(train, params, { patches: 2000, iterations: 4, seed: 3 });
+      const model = await fitImageModel(train, params, { patches: 2000, iterations: 4, seed: 3 });
       if (withProbe) {
         const F = imageEmbeddingDim(params);
         const x = new Float32Array(train.length * F);
