@@ -10,7 +10,7 @@ import { createDb } from '../src/db/pool.js';
 import { CATEGORY_NAMES, categoryCode } from '../src/domain/category.js';
 import { splitOf } from '../src/domain/split.js';
 import { currentEntry, readManifest } from '../src/models/load.js';
-import { forward, softmax } from '../src/models/classifier/mlp.js';
+import { bestProbs } from '../src/models/classifier/report.js';
 import { classifierColumnsOf, toSample, trainClassifier, type TrainItem } from '../src/models/classifier/train.js';
 import { OOF_SUFFIX } from '../src/training/fit-encoders.js';
 import { report } from './api-support.js';
@@ -46,10 +46,7 @@ const sum = test.map(() => new Float64Array(K));
 const perSeed: { seed: number; validation: number; heldOut: number; ensembleOfSeedsSoFar: number }[] = [];
 for (let seed = 1; seed <= SEEDS; seed++) {
   const { model, report: r } = trainClassifier(train, { seed, epochs: 40, lr: 0.001, batchSize: 64, patience: 5, classes: K, imageColumns: classifierColumnsOf(image) });
-  const probs = test.map((t) => {
-    const f = forward(model, toSample(t));
-    return softmax(f.combined ?? f.textLogits ?? f.imageLogits!);
-  });
+  const probs = test.map((t) => bestProbs(model, toSample(t)));
   probs.forEach((p, i) => p.forEach((v, k) => (sum[i]![k]! += v)));
   perSeed.push({ seed, validation: pct(r.validation.accuracy), heldOut: pct(accuracy(probs)), ensembleOfSeedsSoFar: pct(accuracy(sum)) });
   console.error(perSeed.at(-1));
