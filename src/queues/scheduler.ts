@@ -86,9 +86,11 @@ export class NightlySchedule {
   async waitFor(jobId: string, timeoutMs: number, pollMs = 500): Promise<TriggeredJob> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const job = await this.queue.getJob(jobId);
+      // State first, then the job: a job read before it finished keeps a null return value even after
+      // its state turns 'completed' (seen in CI as a completed run with no result).
+      const state = await this.queue.getJobState(jobId);
+      const job = state === 'unknown' ? undefined : await this.queue.getJob(jobId);
       if (!job) throw new Error(`Nightly job ${jobId} no longer exists; it was removed by retention or by an operator.`);
-      const state = await job.getState();
       if (state === 'completed' || state === 'failed') {
         return { jobId, state, result: job.returnvalue ?? null, failedReason: job.failedReason ?? null };
       }
