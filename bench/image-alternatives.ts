@@ -71,7 +71,7 @@ for (const [name, params] of Object.entries(variants)) {
     const x = new Float32Array(train.length * F);
     train.forEach((i, r) => x.set(feats.subarray(row.get(i)! * F, (row.get(i)! + 1) * F), r * F));
     t = Date.now();
-    const probe = fitProbe(x, train.length, F, train.map((i) => photos[i]!.label), K, DEFAULT_PROBE_FIT);
+    const probe = await fitProbe(x, train.length, F, train.map((i) => photos[i]!.label), K, DEFAULT_PROBE_FIT);
     probeMs += Date.now() - t;
     for (const i of test) {
       const lp = probeLogProbs(probe, feats.subarray(row.get(i)! * F, (row.get(i)! + 1) * F));

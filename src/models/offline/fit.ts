@@ -129,12 +129,12 @@ export async function fitOfflineEncoders(input: FitInput, outDir: string, opts: 
       return { x, n: idx.length, y: idx.map((i) => y[i]!) };
     };
     const all = pick(() => true);
-    imageModel.probe = fitProbe(all.x, all.n, F, all.y, K, probeFit);
+    imageModel.probe = await fitProbe(all.x, all.n, F, all.y, K, probeFit);
     const foldOf = photos.map((p) => Math.floor(idFraction(p.listingId, 'oof') * folds));
     for (let f = 0; f < folds; f++) {
       opts.onProgress?.(`image probe fold ${f + 1}/${folds}`);
       const rest = pick((i) => foldOf[i] !== f);
-      const m = fitProbe(rest.x, rest.n, F, rest.y, K, probeFit);
+      const m = await fitProbe(rest.x, rest.n, F, rest.y, K, probeFit);
       photos.forEach((p, i) => {
         if (foldOf[i] !== f) return;
         const e = new Float32Array(F + K);

@@ -32,7 +32,7 @@ describe('referenceImageFeatures', () => {
         const F = imageEmbeddingDim(params);
         const x = new Float32Array(train.length * F);
         train.forEach((t, i) => x.set(referenceImageFeatures(model, toChw(t, S)), i * F));
-        model.probe = fitProbe(x, train.length, F, train.map((_, i) => i % 3), 3, { epochs: 3, lr: 1e-2, l2: 1e-3, batchSize: 8, seed: 1 });
+        model.probe = await fitProbe(x, train.length, F, train.map((_, i) => i % 3), 3, { epochs: 3, lr: 1e-2, l2: 1e-3, batchSize: 8, seed: 1 });
       }
       const enc = await OfflineImageEncoder.fromBytes(imageModelOnnx(model), params, modelEmbeddingDim(model));
       const images = [photo(r, S), photo(r, S), Uint8Array.from({ length: S * S * 3 }, () => r.int(256))];
