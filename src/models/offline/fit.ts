@@ -14,7 +14,9 @@ import { bytesSession, runOutput } from './session.js';
 import { writeModelFile } from './manifest-files.js';
 import { idFraction } from './random.js';
 import { DEFAULT_TEXT_FEATURES, TEXT_VIEWS, type SparseRow, type TextFeatureParams } from './text-features.js';
-import { DEFAULT_TEXT_FIT, fitTextModel, textEmbedding, textModelOnnx, type TextFitOptions } from './text-model.js';
+import { DEFAULT_TEXT_FIT, textModelOnnx, type TextFitOptions } from './text-model.js';
+import { runTextFits } from './text-fit-pool.js';
+import type { TextFitTask } from './text-fit-task.js';
 
 export interface FitInput {
   /** label = class code, or null for listings whose text may be used unsupervised only (held-out). */
@@ -46,6 +48,8 @@ export interface FitOptions {
   probeFit?: ProbeFitOptions | null;
   /** Folds for the out-of-fold text embeddings (0 disables); default DEFAULT_OOF_FOLDS. */
   folds?: number;
+  /** Worker threads for the text fits; default one per core (1 fits in this thread). */
+  threads?: number;
   onProgress?: (stage: string) => void;
 }
 
@@ -59,7 +63,8 @@ export interface FitResult {
    * train the classifier on these for training photos, as with outOfFoldText.
    */
   outOfFoldImage: Map<string, Float32Array>;
-  timings: { textMs: number; oofMs: number; imageMs: number; probeMs: number };
+  /** textMs covers every text fit (full and out-of-fold). */
+  timings: { textMs: number; imageMs: number; probeMs: number };
 }
 
 /**
@@ -88,24 +93,34 @@ export async function fitOfflineEncoders(input: FitInput, outDir: string, opts: 
   const kept = TEXT_VIEWS.filter((v) => v.name === 'body' || (v.name === 'title' ? opts.titleView ?? true : opts.locationView ?? true));
   const views: SparseRow[][] = kept.map((v) => labelled.map((l) => v.row(l, tp)));
   const labels = labelled.map((l) => l.label);
-  const textModels = views.map((rows) => fitTextModel(rows, labels, 2 ** tp.bits, K, tf));
-  const textMs = Date.now() - t0;
-
-  t0 = Date.now();
-  const outOfFoldText = new Map<string, Float32Array>();
   const folds = opts.folds ?? DEFAULT_OOF_FOLDS;
+  const foldOf = labelled.map((l) => Math.floor(idFraction(l.id, 'oof') * folds));
+  // Every fit is a separate task: the full model of each view, then each view fitted without each fold
+  // (its out-of-fold embeddings). They run on worker threads, one per core.
+  const base = { buckets: 2 ** tp.bits, classes: K, fit: tf };
+  const tasks: TextFitTask[] = views.map((rows) => ({ ...base, rows, labels, embed: [], keepModel: true }));
   for (let f = 0; f < folds; f++) {
-    opts.onProgress?.(`text fold ${f + 1}/${folds}`);
-    const inFold = labelled.map((l) => Math.floor(idFraction(l.id, 'oof') * folds) === f);
-    const ms = views.map((rows) => fitTextModel(rows.filter((_, i) => !inFold[i]), labels.filter((_, i) => !inFold[i]), 2 ** tp.bits, K, tf));
-    labelled.forEach((l, i) => {
-      if (!inFold[i]) return;
+    for (const rows of views) {
+      tasks.push({
+        ...base, keepModel: false,
+        rows: rows.filter((_, i) => foldOf[i] !== f), labels: labels.filter((_, i) => foldOf[i] !== f),
+        embed: rows.filter((_, i) => foldOf[i] === f),
+      });
+    }
+  }
+  const results = await runTextFits(tasks, opts.threads, (done, total) => opts.onProgress?.(`text fits ${done}/${total}`));
+  const textModels = results.slice(0, views.length).map((r) => r.model!);
+  const outOfFoldText = new Map<string, Float32Array>();
+  for (let f = 0; f < folds; f++) {
+    const fitted = results.slice(views.length * (1 + f), views.length * (2 + f));
+    const members = labelled.filter((_, i) => foldOf[i] === f);
+    members.forEach((l, j) => {
       const e = new Float32Array(K * views.length);
-      ms.forEach((m, v) => e.set(textEmbedding(m, views[v]![i]!), v * K));
+      fitted.forEach((r, v) => e.set(r.embeddings[j]!, v * K));
       outOfFoldText.set(l.id, e);
     });
   }
-  const oofMs = Date.now() - t0;
+  const textMs = Date.now() - t0;
 
   t0 = Date.now();
   opts.onProgress?.('image');
@@ -173,7 +188,7 @@ export async function fitOfflineEncoders(input: FitInput, outDir: string, opts: 
     embeddingDim: imageDim, createdAt,
     notes: { fit: opts.imageFit ?? DEFAULT_IMAGE_FIT, probe: probeFit, photos: input.photos.length, embedding: probeFit ? `${imageEmbeddingDim(ip)} features + ${K} probe class log-probabilities` : 'features' },
   };
-  return { text, image, outOfFoldText, outOfFoldImage, timings: { textMs, oofMs, imageMs, probeMs } };
+  return { text, image, outOfFoldText, outOfFoldImage, timings: { textMs, imageMs, probeMs } };
 }
 
 /** Features of the given photos (HWC RGB at S) through the (probe-less) ONNX graph, flat n x dim; also used by bench:image. */
