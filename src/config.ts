@@ -53,6 +53,8 @@ const schema = z.object({
    * spin on every core starve one another (measured: listing-to-prediction p95 1.5 s -> 0.08 s).
    */
   ORT_INTRA_OP_THREADS: int(0, 256).default(1),
+  /** Worker threads for `setup`'s text-encoder fits (0 = one per core; 1 fits on the main thread). */
+  FIT_THREADS: int(0, 256).default(0),
   /** Execution providers in order of preference, e.g. "cuda,cpu". */
   ORT_PROVIDERS: z
     .string()

@@ -58,7 +58,7 @@ export async function fitEncodersFromDb(
       photos,
     },
     path.join(config.MODELS_DIR, 'generated'),
-    { modelsDir: config.MODELS_DIR, classes: [...CATEGORY_NAMES], onProgress: (s) => opts.onStage?.(`fitting: ${s}`) },
+    { modelsDir: config.MODELS_DIR, classes: [...CATEGORY_NAMES], threads: config.FIT_THREADS || undefined, onProgress: (s) => opts.onStage?.(`fitting: ${s}`) },
   );
   await registerModel(config.MODELS_DIR, fitted.text, { makeCurrent: true });
   await registerModel(config.MODELS_DIR, fitted.image, { makeCurrent: true });
