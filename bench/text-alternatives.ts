@@ -3,13 +3,15 @@
 // of each hashed-gram view alone (body = name + description, title = name + price tokens, location),
 // of their log-probability sums at a few weights, and of a k-nearest-neighbour vote on the body TF-IDF
 // alone and blended in. The encoder ships all three views; the classifier learns how to weigh them.
-//   npm run bench:text            BENCH_FOLDS=5   (about 4 minutes on 2 cores, mostly the k-NN)
+//   npm run bench:text            BENCH_FOLDS=5   (3-6 minutes on 2 cores, mostly the k-NN; fitSeconds = the fits)
 import path from 'node:path';
 import { loadCatalogue } from '../src/catalogue/load-catalogue.js';
 import { categoryCode, CATEGORY_NAMES } from '../src/domain/category.js';
 import { idFraction } from '../src/domain/split.js';
 import { DEFAULT_TEXT_FEATURES, TEXT_VIEWS, type SparseRow } from '../src/models/offline/text-features.js';
-import { DEFAULT_TEXT_FIT, fitIdf, fitTextModel, rowValues, textEmbedding } from '../src/models/offline/text-model.js';
+import { DEFAULT_TEXT_FIT, fitIdf, rowValues } from '../src/models/offline/text-model.js';
+import { runTextFits } from '../src/models/offline/text-fit-pool.js';
+import type { TextFitTask } from '../src/models/offline/text-fit-task.js';
 import { report } from './api-support.js';
 import { requireSample } from './sample.js';
 
@@ -31,15 +33,22 @@ const views: Record<string, SparseRow[]> = Object.fromEntries(TEXT_VIEWS.map((v)
 /** Out-of-fold class log-probabilities of every listing, per view. */
 const oof: Record<string, Float64Array[]> = {};
 const t0 = Date.now();
-for (const [name, rows] of Object.entries(views)) {
-  const out = new Array<Float64Array>(listings.length);
-  for (let f = 0; f < FOLDS; f++) {
-    const train = listings.map((_, i) => i).filter((i) => foldOf[i] !== f);
-    const model = fitTextModel(train.map((i) => rows[i]!), train.map((i) => labels[i]!), 2 ** tp.bits, K, DEFAULT_TEXT_FIT);
-    listings.forEach((_, i) => { if (foldOf[i] === f) out[i] = Float64Array.from(textEmbedding(model, rows[i]!)); });
-  }
-  oof[name] = out;
-}
+// Every (view, fold) fit is one task on the encoder's own worker-thread pool, as `setup` runs them.
+const jobs = Object.entries(views).flatMap(([name, rows]) => Array.from({ length: FOLDS }, (_, f) => ({ name, rows, f })));
+const fitted = await runTextFits(jobs.map(({ rows, f }): TextFitTask => {
+  const train = listings.map((_, i) => i).filter((i) => foldOf[i] !== f);
+  return {
+    rows: train.map((i) => rows[i]!), labels: train.map((i) => labels[i]!), buckets: 2 ** tp.bits, classes: K, fit: DEFAULT_TEXT_FIT,
+    embed: rows.filter((_, i) => foldOf[i] === f), keepModel: false,
+  };
+}));
+for (const name of Object.keys(views)) oof[name] = new Array<Float64Array>(listings.length);
+jobs.forEach(({ name, f }, j) => {
+  let q = 0;
+  listings.forEach((_, i) => { if (foldOf[i] === f) oof[name]![i] = Float64Array.from(fitted[j]!.embeddings[q++]!); });
+});
+
+const fitSeconds = Math.round((Date.now() - t0) / 100) / 10;
 
 // k-NN vote (k = 10, cosine on the body's TF-IDF, IDF fitted on the other folds), through an inverted
 // index so that each query only touches the training rows that share a gram with it.
@@ -90,6 +99,7 @@ report('text-alternatives', {
   listings: listings.length,
   folds: FOLDS,
   seconds: Math.round((Date.now() - t0) / 100) / 10,
+  fitSeconds,
   accuracyPercent: {
     body: accuracy({ body: 1 }),
     title: accuracy({ title: 1 }),

@@ -63,7 +63,7 @@ export async function fitEncodersFromDb(
   await registerModel(config.MODELS_DIR, fitted.text, { makeCurrent: true });
   await registerModel(config.MODELS_DIR, fitted.image, { makeCurrent: true });
   const fitSeconds = (Date.now() - t0) / 1000;
-  log.info({ text: fitted.text.version, image: fitted.image.version, fitSeconds }, 'offline encoders fitted and made current');
+  log.info({ text: fitted.text.version, image: fitted.image.version, fitSeconds, stageMs: fitted.timings }, 'offline encoders fitted and made current');
 
   // Training reads the out-of-fold embeddings: the in-sample ones of supervised encoders are over-confident.
   await upsertTextEmbeddings(db, fitted.text.version + OOF_SUFFIX, [...fitted.outOfFoldText].map(([listingId, vector]) => ({ listingId, vector })));
