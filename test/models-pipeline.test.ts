@@ -2,7 +2,7 @@
 // encoders, train the classifier, classify on the infer pool, evaluate. Then the BERT path: the mini
 // BERT registered as the text encoder is picked up by the running text-embed pool.
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,11 +74,27 @@ describe('offline models through the pipeline', () => {
     // The generated sample has a listing without photos: it is classified from its text and says so.
     expect(rows.some((r) => r.modality === 'text')).toBe(true);
 
-    const evaluation = await t.cli<{ text: { accuracy: number; count: number }; imagePerPhoto: { count: number }; combined: { accuracy: number; count: number } }>(
-      ['evaluate', ...catalogueArgs(), '--split', 'all'],
+    // Evaluate on a copy of the photo folder with one good photo deleted. The sample's own bad photos
+    // (a zero-byte file, a text file) and the deleted one are counted by cause; the rest is scored.
+    const evalImages = path.join(dir, 'eval-images');
+    await cp(sample.imageDir, evalImages, { recursive: true });
+    const { quirks } = sample;
+    const bad = new Set([quirks.zeroBytePhotoId, quirks.textPhotoId, quirks.orphanImageId].map((id) => `${id}.jpg`));
+    await rm(path.join(evalImages, (await readdir(evalImages)).sort().find((f) => !bad.has(f))!));
+    type Evaluation = {
+      text: { accuracy: number; count: number }; imagePerPhoto: { count: number }; combined: { accuracy: number; count: number };
+      input: { rejectedRows: number; photos: { listed: number; scored: number; missing: number; unreadable: Record<string, number> } };
+    };
+    const evaluation = await t.cli<Evaluation>(
+      ['evaluate', '--products', sample.productsPath, '--images', sample.imagesPath, '--image-dir', evalImages, '--split', 'all'],
     );
     expect(evaluation.combined.count).toBeGreaterThan(90);
     expect(evaluation.imagePerPhoto.count).toBeGreaterThan(90);
+    expect(evaluation.input.rejectedRows).toBe(sample.expected.productRejects);
+    expect(evaluation.input.photos.missing).toBe(1);
+    expect(evaluation.input.photos.unreadable).toEqual({ empty: 1, not_an_image: 1 });
+    expect(evaluation.input.photos.scored).toBe(evaluation.imagePerPhoto.count);
+    expect(evaluation.input.photos.listed).toBe(evaluation.input.photos.scored + 3);
     // The generated catalogue is learnable by design; far above the 1/13 of chance.
     expect(evaluation.combined.accuracy).toBeGreaterThan(0.5);
   }, 400_000);

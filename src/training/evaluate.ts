@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import { loadCatalogue } from '../catalogue/load-catalogue.js';
 import { categoryCode } from '../domain/category.js';
 import { splitOf } from '../domain/split.js';
-import { cleanImage } from '../images/index.js';
+import { cleanImage, isImageRejectedError } from '../images/index.js';
 import type { Logger } from '../logging.js';
 import { openClassifier, openImageEmbedder, openTextEmbedder } from '../models/load.js';
 import { argmax, scores, type Scores } from './scores.js';
@@ -20,8 +20,33 @@ export interface EvaluateResult {
   text: Scores;
   imagePerPhoto: Scores;
   combined: Scores & { byModality: Record<string, number> };
+  /** Where every input record went, so a count that differs from the file's can be explained. */
+  input: EvaluateInput;
+  /** Photos that could not be scored (missing file or rejected bytes); kept for older readers of the JSON. */
   unusablePhotos: number;
   seconds: number;
+}
+
+export interface EvaluateInput {
+  /** Products.csv records after the header. */
+  productRecords: number;
+  /** Records refused by row validation (unknown category, bad id, ...); the first reasons are logged. */
+  rejectedRows: number;
+  /** Listings dropped as duplicates of an earlier one (DESIGN.md duplicate rule). */
+  duplicates: number;
+  /** Kept listings without a category, which cannot be scored. */
+  unlabelled: number;
+  /** Labelled listings outside the requested split (split "test" only). */
+  outsideSplit: number;
+  photos: {
+    /** Image rows attached to the scored listings. */
+    listed: number;
+    scored: number;
+    /** Image rows whose <image id>.jpg is not in the image folder. */
+    missing: number;
+    /** Files the image rules refused, by rejection code (empty, corrupt, not_an_image, ...). */
+    unreadable: Record<string, number>;
+  };
 }
 
 export async function evaluateCatalogue(
@@ -32,7 +57,20 @@ export async function evaluateCatalogue(
   const t0 = Date.now();
   const { config, log } = deps;
   const catalogue = await loadCatalogue({ ...paths, limit: opts.limit });
-  const listings = catalogue.listings.filter((l) => l.label !== null && (opts.split === 'all' || splitOf(l.id) === 'test'));
+  const labelled = catalogue.listings.filter((l) => l.label !== null);
+  const listings = labelled.filter((l) => opts.split === 'all' || splitOf(l.id) === 'test');
+  const input: EvaluateInput = {
+    productRecords: catalogue.counts.productRecords,
+    rejectedRows: catalogue.counts.productRejects,
+    duplicates: catalogue.counts.duplicates,
+    unlabelled: catalogue.listings.length - labelled.length,
+    outsideSplit: labelled.length - listings.length,
+    photos: { listed: 0, scored: 0, missing: 0, unreadable: {} },
+  };
+  const productRejects = catalogue.rejects.filter((r) => r.file === paths.productsPath);
+  if (productRejects.length > 0) {
+    log.warn({ rejectedRows: productRejects.length, first: productRejects.slice(0, 5) }, `${productRejects.length} Products.csv record(s) were refused and are not scored; the first reasons are attached.`);
+  }
   const classifier = await openClassifier(config, log);
   const textEmbedder = await openTextEmbedder(config, log);
   const imageEmbedder = await openImageEmbedder(config, log);
@@ -46,7 +84,6 @@ export async function evaluateCatalogue(
   const photo: { truth: number; predicted: number }[] = [];
   const combined: { truth: number; predicted: number }[] = [];
   const byModality: Record<string, number> = {};
-  let unusablePhotos = 0;
   try {
     const CHUNK = 64;
     for (let i = 0; i < listings.length; i += CHUNK) {
@@ -58,13 +95,24 @@ export async function evaluateCatalogue(
           for (const id of l.imageIds) {
             const img = catalogue.images.get(id);
             if (!img) continue;
+            input.photos.listed++;
+            const bytes = await readFile(img.path).catch((err: NodeJS.ErrnoException) => {
+              if (err.code === 'ENOENT') return null;
+              throw err; // a permission or I/O fault is the machine's, not the catalogue's: stop and say so
+            });
+            if (!bytes) {
+              input.photos.missing++;
+              continue;
+            }
             try {
-              const cleaned = await cleanImage(await readFile(img.path), {
+              const cleaned = await cleanImage(bytes, {
                 size: config.IMAGE_LETTERBOX_SIZE, maxBytes: config.IMAGE_MAX_BYTES, maxPixels: config.IMAGE_MAX_PIXELS,
               });
               photoVecs.push(await imageEmbedder.embed(cleaned.letterboxed));
-            } catch {
-              unusablePhotos++;
+              input.photos.scored++;
+            } catch (err) {
+              if (!isImageRejectedError(err)) throw err;
+              input.photos.unreadable[err.code] = (input.photos.unreadable[err.code] ?? 0) + 1;
             }
           }
           if (textVec) text.push({ truth, predicted: argmax((await classifier.classify({ text: textVec, image: null })).probabilities) });
@@ -91,7 +139,8 @@ export async function evaluateCatalogue(
     text: scores(text, k),
     imagePerPhoto: scores(photo, k),
     combined: { ...scores(combined, k), byModality },
-    unusablePhotos,
+    input,
+    unusablePhotos: input.photos.listed - input.photos.scored,
     seconds: (Date.now() - t0) / 1000,
   };
 }

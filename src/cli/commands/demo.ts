@@ -15,7 +15,7 @@ import { startAllPools, stopPools } from '../../pipeline/supervisor.js';
 import { connectRedis } from '../../queues/connection.js';
 import { ListingFlowProducer } from '../../queues/flows.js';
 import { QueueAdmin } from '../../queues/queue-admin.js';
-import { evaluateCatalogue } from '../../training/evaluate.js';
+import { evaluateCatalogue, type EvaluateResult } from '../../training/evaluate.js';
 import { fitEncodersFromDb } from '../../training/fit-encoders.js';
 import { defaultCatalogue } from '../default-catalogue.js';
 import { printSummary } from '../output.js';
@@ -80,6 +80,7 @@ export function registerDemo(program: Command): void {
           `  text-only ${pct(evaluation.text.accuracy)} (95% CI ${ci(evaluation.text.accuracyCi95)}, macro-F1 ${pct(evaluation.text.macroF1)}, n=${evaluation.text.count})`,
           `  image-only per photo ${pct(evaluation.imagePerPhoto.accuracy)} (95% CI ${ci(evaluation.imagePerPhoto.accuracyCi95)}, macro-F1 ${pct(evaluation.imagePerPhoto.macroF1)}, n=${evaluation.imagePerPhoto.count})`,
           `  combined ${pct(evaluation.combined.accuracy)} (95% CI ${ci(evaluation.combined.accuracyCi95)}, macro-F1 ${pct(evaluation.combined.macroF1)}, n=${evaluation.combined.count})`,
+          ...unscoredPhotosLine(evaluation.input.photos),
         ].join('\n');
         printSummary(opts, human, { catalogue: catalogue.label, backfill, fit, train, classify, evaluation });
       } finally {
@@ -90,4 +91,11 @@ export function registerDemo(program: Command): void {
         await db.close();
       }
     });
+}
+
+/** One line when some photos of the scored listings could not be used, so a low photo count is explained. */
+function unscoredPhotosLine(p: EvaluateResult['input']['photos']): string[] {
+  const unreadable = Object.entries(p.unreadable).map(([code, n]) => `${n} ${code}`).join(', ');
+  if (p.missing === 0 && !unreadable) return [];
+  return [`  ${p.listed - p.scored} of ${p.listed} photos not scored: ${p.missing} missing${unreadable ? `, unreadable: ${unreadable}` : ''}`];
 }
