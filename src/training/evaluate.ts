@@ -8,7 +8,8 @@ import { categoryCode } from '../domain/category.js';
 import { splitOf } from '../domain/split.js';
 import { cleanImage, isImageRejectedError } from '../images/index.js';
 import type { Logger } from '../logging.js';
-import { openClassifier, openImageEmbedder, openTextEmbedder } from '../models/load.js';
+import { currentEntry, openClassifier, openImageEmbedder, openTextEmbedder, readManifest } from '../models/load.js';
+import type { ManifestEntry } from '../models/manifest-types.js';
 import { argmax, scores, type Scores } from './scores.js';
 import { meanPhotoEmbedding } from '../models/classifier/photo-mean.js';
 
@@ -16,6 +17,11 @@ export interface EvaluateResult {
   catalogue: string;
   split: 'test' | 'all';
   models: { textEncoder: string; imageEncoder: string; classifier: string };
+  /**
+   * Roles whose current model was fitted with the test split of product ids included (setup/train
+   * --no-holdout). With split "test" and a non-empty list, the figures are in-sample, not held-out.
+   */
+  testSplitSeenBy: string[];
   listings: number;
   text: Scores;
   imagePerPhoto: Scores;
@@ -71,14 +77,20 @@ export async function evaluateCatalogue(
   if (productRejects.length > 0) {
     log.warn({ rejectedRows: productRejects.length, first: productRejects.slice(0, 5) }, `${productRejects.length} Products.csv record(s) were refused and are not scored; the first reasons are attached.`);
   }
-  const classifier = await openClassifier(config, log);
-  const textEmbedder = await openTextEmbedder(config, log);
-  const imageEmbedder = await openImageEmbedder(config, log);
+  const manifest = await readManifest(config);
+  const entries = { textEncoder: currentEntry(manifest, 'text-encoder'), imageEncoder: currentEntry(manifest, 'image-encoder'), classifier: currentEntry(manifest, 'classifier') };
+  const classifier = await openClassifier(config, log, undefined, entries.classifier);
+  const textEmbedder = await openTextEmbedder(config, log, undefined, entries.textEncoder);
+  const imageEmbedder = await openImageEmbedder(config, log, undefined, entries.imageEncoder);
   if (!classifier || !textEmbedder || !imageEmbedder) {
     throw new Error('Evaluation needs a current text encoder, image encoder and classifier; run `npm run cli -- setup` and `train` first.');
   }
   if (classifier.textVersion !== textEmbedder.version || classifier.imageVersion !== imageEmbedder.version) {
     throw new Error(`The current classifier was trained on ${classifier.textVersion} / ${classifier.imageVersion} but the current encoders are ${textEmbedder.version} / ${imageEmbedder.version}; run \`npm run cli -- train\` again.`);
+  }
+  const testSplitSeenBy = fittedOnTestSplit(entries);
+  if (opts.split === 'test' && testSplitSeenBy.length > 0) {
+    log.warn({ testSplitSeenBy }, `The current ${testSplitSeenBy.join(', ')} ${testSplitSeenBy.length > 1 ? 'were' : 'was'} fitted on every labelled listing, test split included, so these test-split figures are in-sample; fit and train without --no-holdout for held-out figures, or score a catalogue the models never saw.`);
   }
   const text: { truth: number; predicted: number }[] = [];
   const photo: { truth: number; predicted: number }[] = [];
@@ -135,6 +147,7 @@ export async function evaluateCatalogue(
     catalogue: paths.label,
     split: opts.split,
     models: { textEncoder: textEmbedder.version, imageEncoder: imageEmbedder.version, classifier: classifier.version },
+    testSplitSeenBy,
     listings: listings.length,
     text: scores(text, k),
     imagePerPhoto: scores(photo, k),
@@ -145,3 +158,10 @@ export async function evaluateCatalogue(
   };
 }
 
+/**
+ * The roles whose model records `notes.holdout: false` (fitted with the test split). Models without
+ * the note were not fitted here (pulled encoders) or predate it, and are not listed.
+ */
+export function fittedOnTestSplit(entries: Record<string, ManifestEntry | null>): string[] {
+  return Object.entries(entries).filter(([, e]) => e?.notes?.['holdout'] === false).map(([role]) => role);
+}

@@ -60,6 +60,8 @@ export async function fitEncodersFromDb(
     path.join(config.MODELS_DIR, 'generated'),
     { modelsDir: config.MODELS_DIR, classes: [...CATEGORY_NAMES], threads: config.FIT_THREADS || undefined, onProgress: (s) => opts.onStage?.(`fitting: ${s}`) },
   );
+  // Recorded so that `evaluate --split test` and `npm start` can tell held-out figures from in-sample ones.
+  for (const entry of [fitted.text, fitted.image]) entry.notes = { ...entry.notes, holdout: opts.holdout };
   await registerModel(config.MODELS_DIR, fitted.text, { makeCurrent: true });
   await registerModel(config.MODELS_DIR, fitted.image, { makeCurrent: true });
   const fitSeconds = (Date.now() - t0) / 1000;

@@ -1,7 +1,8 @@
 // `demo` (`npm start`): the main job on a fresh machine in one command. Migrates, starts the three
 // pools, backfills the default catalogue (the real sample when present, else a generated one), fits
 // the offline encoders and trains the classifier when none are current, classifies everything, scores
-// the held-out split, and stops the pools. Rerunning it does only new work.
+// the held-out split, and stops the pools. Rerunning it does only new work. --no-holdout fits and
+// trains on every labelled listing instead (the production models) and skips the held-out scores.
 import { mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -10,6 +11,7 @@ import { migrate } from '../../db/migrate.js';
 import { createDb } from '../../db/pool.js';
 import { createLogger } from '../../logging.js';
 import { currentEntry, readManifest } from '../../models/load.js';
+import type { ManifestEntry } from '../../models/manifest-types.js';
 import { runBackfill } from '../../pipeline/backfill.js';
 import { startAllPools, stopPools } from '../../pipeline/supervisor.js';
 import { connectRedis } from '../../queues/connection.js';
@@ -36,8 +38,9 @@ export function registerDemo(program: Command): void {
     .description('The main job: backfill the default catalogue, fit and train the offline models if needed, classify, evaluate.')
     .option('--limit <n>', 'only the first N listings', (v) => Number.parseInt(v, 10))
     .option('--retrain', 'fit the encoders and train the classifier again even if current ones exist', false)
+    .option('--no-holdout', 'fit and train on every labelled listing, test split included (production models; the held-out evaluation is skipped)')
     .option('--json', 'print the summary as one JSON object on the last line')
-    .action(async (opts: { limit?: number; retrain: boolean; json?: boolean }) => {
+    .action(async (opts: { limit?: number; retrain: boolean; holdout: boolean; json?: boolean }) => {
       const config = loadConfig();
       const log = createLogger({ LOG_LEVEL: opts.json ? 'warn' : config.LOG_LEVEL }, 'demo');
       const catalogue = await defaultCatalogue(config);
@@ -60,23 +63,36 @@ export function registerDemo(program: Command): void {
         say(opts.json, formatBackfillSummary(backfill, catalogue.label));
 
         const manifest = await readManifest(config);
+        const [textEntry, imageEntry] = [currentEntry(manifest, 'text-encoder'), currentEntry(manifest, 'image-encoder')];
+        // --no-holdout asks for models fitted on everything: ones fitted with the split held out do not count.
+        const fittedOnAll = (e: ManifestEntry | null) => opts.holdout || e?.notes?.['holdout'] === false;
         let fit = null;
         let train = null;
-        if (opts.retrain || !currentEntry(manifest, 'text-encoder') || !currentEntry(manifest, 'image-encoder')) {
-          fit = await fitEncodersFromDb({ db, config, log }, { holdout: true, onStage: (s) => say(opts.json, `  ${s}`) });
+        if (opts.retrain || !textEntry || !imageEntry || !fittedOnAll(textEntry) || !fittedOnAll(imageEntry)) {
+          fit = await fitEncodersFromDb({ db, config, log }, { holdout: opts.holdout, onStage: (s) => say(opts.json, `  ${s}`) });
           say(opts.json, formatFit(fit));
         }
-        if (fit || !currentEntry(await readManifest(config), 'classifier')) {
-          train = await runTrain({ holdout: true, seed: '1', epochs: '40', lr: '0.001', batchSize: '64', patience: '5', members: String(DEFAULT_MEMBERS), resume: false, progress: !opts.json, json: opts.json });
+        const classifierEntry = currentEntry(await readManifest(config), 'classifier');
+        if (fit || !classifierEntry || !fittedOnAll(classifierEntry)) {
+          train = await runTrain({ holdout: opts.holdout, seed: '1', epochs: '40', lr: '0.001', batchSize: '64', patience: '5', members: String(DEFAULT_MEMBERS), resume: false, progress: !opts.json, json: opts.json });
           say(opts.json, formatTrain(train));
         }
         const classify = await runClassify({ wait: true, json: opts.json });
         say(opts.json, `Classified ${classify.enqueued} listing(s) with ${classify.modelVersion}.`);
+        if (!opts.holdout) {
+          const human = 'No held-out evaluation: every labelled listing, test split included, was used for fitting and training. ' +
+            'Score these models on a catalogue they never saw: npm run cli -- evaluate --products P --images I --image-dir D';
+          printSummary(opts, human, { catalogue: catalogue.label, backfill, fit, train, classify, evaluation: null });
+          return;
+        }
         const evaluation = await evaluateCatalogue({ config, log }, catalogue, { split: 'test', limit: opts.limit });
         const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
         const ci = ([lo, hi]: [number, number]) => `${(lo * 100).toFixed(1)}-${(hi * 100).toFixed(1)}%`;
+        const seen = evaluation.testSplitSeenBy;
         const human = [
-          `Held-out evaluation (${evaluation.listings} listings of the 10% test split of product ids, never used for fitting or training):`,
+          seen.length === 0
+            ? `Held-out evaluation (${evaluation.listings} listings of the 10% test split of product ids, never used for fitting or training):`
+            : `In-sample evaluation (${evaluation.listings} listings of the 10% test split, which the current ${seen.join(', ')} ${seen.length > 1 ? 'were' : 'was'} fitted on; `npm start -- --retrain` gives held-out figures):`,
           `  text-only ${pct(evaluation.text.accuracy)} (95% CI ${ci(evaluation.text.accuracyCi95)}, macro-F1 ${pct(evaluation.text.macroF1)}, n=${evaluation.text.count})`,
           `  image-only per photo ${pct(evaluation.imagePerPhoto.accuracy)} (95% CI ${ci(evaluation.imagePerPhoto.accuracyCi95)}, macro-F1 ${pct(evaluation.imagePerPhoto.macroF1)}, n=${evaluation.imagePerPhoto.count})`,
           `  combined ${pct(evaluation.combined.accuracy)} (95% CI ${ci(evaluation.combined.accuracyCi95)}, macro-F1 ${pct(evaluation.combined.macroF1)}, n=${evaluation.combined.count})`,
