@@ -92,7 +92,7 @@ export function registerDemo(program: Command): void {
         const human = [
           seen.length === 0
             ? `Held-out evaluation (${evaluation.listings} listings of the 10% test split of product ids, never used for fitting or training):`
-            : `In-sample evaluation (${evaluation.listings} listings of the 10% test split, which the current ${seen.join(', ')} ${seen.length > 1 ? 'were' : 'was'} fitted on; `npm start -- --retrain` gives held-out figures):`,
+            : `In-sample evaluation (${evaluation.listings} listings of the 10% test split, which the current ${seen.join(', ')} ${seen.length > 1 ? 'were' : 'was'} fitted on; npm start -- --retrain gives held-out figures):`,
           `  text-only ${pct(evaluation.text.accuracy)} (95% CI ${ci(evaluation.text.accuracyCi95)}, macro-F1 ${pct(evaluation.text.macroF1)}, n=${evaluation.text.count})`,
           `  image-only per photo ${pct(evaluation.imagePerPhoto.accuracy)} (95% CI ${ci(evaluation.imagePerPhoto.accuracyCi95)}, macro-F1 ${pct(evaluation.imagePerPhoto.macroF1)}, n=${evaluation.imagePerPhoto.count})`,
           `  combined ${pct(evaluation.combined.accuracy)} (95% CI ${ci(evaluation.combined.accuracyCi95)}, macro-F1 ${pct(evaluation.combined.macroF1)}, n=${evaluation.combined.count})`,
