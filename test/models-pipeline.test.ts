@@ -2,7 +2,7 @@
 // encoders, train the classifier, classify on the infer pool, evaluate. Then the BERT path: the mini
 // BERT registered as the text encoder is picked up by the running text-embed pool.
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,12 +82,20 @@ describe('offline models through the pipeline', () => {
     const bad = new Set([quirks.zeroBytePhotoId, quirks.textPhotoId, quirks.orphanImageId].map((id) => `${id}.jpg`));
     await rm(path.join(evalImages, (await readdir(evalImages)).sort().find((f) => !bad.has(f))!));
     type Evaluation = {
-      text: { accuracy: number; count: number }; imagePerPhoto: { count: number }; combined: { accuracy: number; count: number };
+      text: { accuracy: number; count: number }; imagePerPhoto: { count: number };
+      combined: { accuracy: number; count: number; perClass: { name: string; support: number; recall: number }[]; confusion: number[][] };
       input: { rejectedRows: number; photos: { listed: number; scored: number; missing: number; unreadable: Record<string, number> } };
     };
     const evaluation = await t.cli<Evaluation>(
-      ['evaluate', '--products', sample.productsPath, '--images', sample.imagesPath, '--image-dir', evalImages, '--split', 'all'],
+      ['evaluate', '--products', sample.productsPath, '--images', sample.imagesPath, '--image-dir', evalImages, '--split', 'all', '--predictions', path.join(dir, 'predictions.jsonl')],
     );
+    // The per-listing file agrees with the summary: one line per scored listing, the same hits.
+    const lines = (await readFile(path.join(dir, 'predictions.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { truth: string; combined: string; photos: string[] });
+    expect(lines).toHaveLength(evaluation.combined.count);
+    expect(lines.filter((l) => l.truth === l.combined).length).toBe(Math.round(evaluation.combined.accuracy * evaluation.combined.count));
+    expect(lines.reduce((a, l) => a + l.photos.length, 0)).toBe(evaluation.imagePerPhoto.count);
+    expect(evaluation.combined.perClass.reduce((a, c) => a + c.support, 0)).toBe(evaluation.combined.count);
+    expect(evaluation.combined.confusion.flat().reduce((a, b) => a + b, 0)).toBe(evaluation.combined.count);
     expect(evaluation.combined.count).toBeGreaterThan(90);
     expect(evaluation.imagePerPhoto.count).toBeGreaterThan(90);
     expect(evaluation.input.rejectedRows).toBe(sample.expected.productRejects);

@@ -1,7 +1,7 @@
 // `evaluate`: run the current models on any labelled catalogue in the research format, in process
 // (no queues, nothing written), and score text-only (per listing), image-only (per photo) and
 // combined (per listing) predictions. With split "test" only the held-out 10% of product ids counts.
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import type { Config } from '../config.js';
 import { loadCatalogue } from '../catalogue/load-catalogue.js';
 import { categoryCode } from '../domain/category.js';
@@ -10,7 +10,8 @@ import { cleanImage, isImageRejectedError } from '../images/index.js';
 import type { Logger } from '../logging.js';
 import { currentEntry, openClassifier, openImageEmbedder, openTextEmbedder, readManifest } from '../models/load.js';
 import type { ManifestEntry } from '../models/manifest-types.js';
-import { argmax, scores, type Scores } from './scores.js';
+import { argmax, confusionMatrix, scores, type Scores } from './scores.js';
+import { perClassScores, type ClassScores } from '../models/classifier/report.js';
 import { meanPhotoEmbedding } from '../models/classifier/photo-mean.js';
 
 export interface EvaluateResult {
@@ -25,12 +26,31 @@ export interface EvaluateResult {
   listings: number;
   text: Scores;
   imagePerPhoto: Scores;
-  combined: Scores & { byModality: Record<string, number> };
+  combined: Scores & {
+    byModality: Record<string, number>;
+    /** Per class, by name: where the errors are. */
+    perClass: (ClassScores & { name: string })[];
+    /** Rows: true class, columns: predicted class (codes as in the class table). */
+    confusion: number[][];
+  };
   /** Where every input record went, so a count that differs from the file's can be explained. */
   input: EvaluateInput;
   /** Photos that could not be scored (missing file or rejected bytes); kept for older readers of the JSON. */
   unusablePhotos: number;
   seconds: number;
+}
+
+/** One line of `evaluate --predictions`: a scored listing, class names throughout. */
+export interface PredictionLine {
+  id: string;
+  truth: string;
+  combined: string;
+  /** The combined prediction's probability. */
+  confidence: number;
+  modality: string;
+  /** The text-only prediction (null without text) and each scored photo's image-only prediction. */
+  text: string | null;
+  photos: string[];
 }
 
 export interface EvaluateInput {
@@ -58,7 +78,11 @@ export interface EvaluateInput {
 export async function evaluateCatalogue(
   deps: { config: Config; log: Logger },
   paths: { productsPath: string; imagesPath: string; imageDir: string; label: string },
-  opts: { split: 'test' | 'all'; limit?: number; onProgress?: (done: number, total: number) => void },
+  opts: {
+    split: 'test' | 'all'; limit?: number; onProgress?: (done: number, total: number) => void;
+    /** Also write one JSON line per scored listing (truth, predictions, confidence) to this file. */
+    predictionsPath?: string;
+  },
 ): Promise<EvaluateResult> {
   const t0 = Date.now();
   const { config, log } = deps;
@@ -96,6 +120,7 @@ export async function evaluateCatalogue(
   const photo: { truth: number; predicted: number }[] = [];
   const combined: { truth: number; predicted: number }[] = [];
   const byModality: Record<string, number> = {};
+  const perListing: PredictionLine[] = [];
   try {
     const CHUNK = 64;
     for (let i = 0; i < listings.length; i += CHUNK) {
@@ -127,13 +152,22 @@ export async function evaluateCatalogue(
               input.photos.unreadable[err.code] = (input.photos.unreadable[err.code] ?? 0) + 1;
             }
           }
-          if (textVec) text.push({ truth, predicted: argmax((await classifier.classify({ text: textVec, image: null })).probabilities) });
-          for (const v of photoVecs) photo.push({ truth, predicted: argmax((await classifier.classify({ text: null, image: v })).probabilities) });
+          const textOnly = textVec ? argmax((await classifier.classify({ text: textVec, image: null })).probabilities) : null;
+          if (textOnly !== null) text.push({ truth, predicted: textOnly });
+          const perPhoto: number[] = [];
+          for (const v of photoVecs) perPhoto.push(argmax((await classifier.classify({ text: null, image: v })).probabilities));
+          photo.push(...perPhoto.map((predicted) => ({ truth, predicted })));
           const mean = meanPhotoEmbedding(photoVecs);
           if (textVec || mean) {
             const c = await classifier.classify({ text: textVec, image: mean });
+            const predicted = argmax(c.probabilities);
             byModality[c.modality] = (byModality[c.modality] ?? 0) + 1;
-            combined.push({ truth, predicted: argmax(c.probabilities) });
+            combined.push({ truth, predicted });
+            const name = (code: number) => classifier.classes[code] ?? String(code);
+            perListing.push({
+              id: l.id, truth: name(truth), combined: name(predicted), confidence: c.probabilities[predicted]!, modality: c.modality,
+              text: textOnly === null ? null : name(textOnly), photos: perPhoto.map(name),
+            });
           }
         }),
       );
@@ -143,6 +177,11 @@ export async function evaluateCatalogue(
     await Promise.all([classifier.close(), textEmbedder.close(), imageEmbedder.close()]);
   }
   const k = classifier.classes.length;
+  if (opts.predictionsPath) {
+    perListing.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)); // listings finish in any order within a chunk
+    await writeFile(opts.predictionsPath, perListing.map((p) => JSON.stringify(p)).join('\n') + (perListing.length ? '\n' : ''));
+  }
+  const combinedConfusion = confusionMatrix(combined, k);
   return {
     catalogue: paths.label,
     split: opts.split,
@@ -151,7 +190,11 @@ export async function evaluateCatalogue(
     listings: listings.length,
     text: scores(text, k),
     imagePerPhoto: scores(photo, k),
-    combined: { ...scores(combined, k), byModality },
+    combined: {
+      ...scores(combined, k), byModality,
+      perClass: perClassScores(combinedConfusion).map((c) => ({ ...c, name: classifier.classes[c.code] ?? String(c.code) })),
+      confusion: combinedConfusion,
+    },
     input,
     unusablePhotos: input.photos.listed - input.photos.scored,
     seconds: (Date.now() - t0) / 1000,

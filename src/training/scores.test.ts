@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { argmax, scores, wilsonInterval } from './scores.js';
+import { argmax, confusionMatrix, scores, wilsonInterval } from './scores.js';
+import { perClassScores } from '../models/classifier/report.js';
 
 describe('scores', () => {
   it('computes accuracy and macro-F1', () => {
@@ -24,6 +25,15 @@ describe('scores', () => {
     const [a, b] = wilsonInterval(10, 10);
     expect(b).toBe(1);
     expect(a).toBeCloseTo(0.7225, 3);
+  });
+  it('counts the confusion matrix by (truth, predicted) and reads per-class scores from it', () => {
+    const m = confusionMatrix([{ truth: 0, predicted: 0 }, { truth: 0, predicted: 1 }, { truth: 1, predicted: 1 }, { truth: 2, predicted: 1 }], 3);
+    expect(m).toEqual([[1, 1, 0], [0, 1, 0], [0, 1, 0]]);
+    const [c0, c1, c2] = perClassScores(m);
+    expect(c0).toMatchObject({ support: 2, precision: 1, recall: 0.5 });
+    expect(c1).toMatchObject({ support: 1, recall: 1 });
+    expect(c1!.precision).toBeCloseTo(1 / 3, 10);
+    expect(c2).toMatchObject({ support: 1, precision: 0, recall: 0, f1: 0 });
   });
   it('is zero on no data and argmax picks the first maximum', () => {
     expect(scores([], 13)).toEqual({ count: 0, accuracy: 0, accuracyCi95: [0, 1], macroF1: 0 });

@@ -56,3 +56,10 @@ export function argmax(values: ArrayLike<number>): number {
   for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
   return best;
 }
+
+/** Counts of (truth, predicted) pairs: rows are the true class, columns the predicted one. */
+export function confusionMatrix(pairs: { truth: number; predicted: number }[], classes: number): number[][] {
+  const m = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  for (const { truth, predicted } of pairs) m[truth]![predicted]!++;
+  return m;
+}

@@ -15,13 +15,14 @@ export function registerEvaluate(program: Command): void {
     .option('--image-dir <dir>', 'folder of <image id>.jpg photos')
     .option('--split <which>', '"all" listings (a catalogue the models never saw) or the held-out "test" split of product ids', 'all')
     .option('--limit <n>', 'only the first N listings', (v) => Number.parseInt(v, 10))
+    .option('--predictions <file>', 'also write one JSON line per scored listing (id, truth, combined/text/photo predictions, confidence)')
     .option('--json', 'accepted for symmetry: the output is always JSON')
-    .action(async (opts: { catalogue?: string; products?: string; images?: string; imageDir?: string; split: string; limit?: number }) => {
+    .action(async (opts: { catalogue?: string; products?: string; images?: string; imageDir?: string; split: string; limit?: number; predictions?: string }) => {
       if (opts.split !== 'all' && opts.split !== 'test') throw new Error(`--split must be "all" or "test", not "${opts.split}".`);
       const config = loadConfig();
       const log = createLogger(config, 'evaluate');
       const paths = await resolveCatalogue(config, opts);
-      const r = await evaluateCatalogue({ config, log }, paths, { split: opts.split, limit: opts.limit });
+      const r = await evaluateCatalogue({ config, log }, paths, { split: opts.split, limit: opts.limit, predictionsPath: opts.predictions });
       process.stdout.write(`${JSON.stringify(r, null, 2).replace(/\n\s*/g, ' ')}\n`);
     });
 }

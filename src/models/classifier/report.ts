@@ -9,7 +9,7 @@ export interface TrainingReport {
   history: EpochRecord[]; bestEpoch: number; stoppedEarly: boolean;
   validation: {
     listings: number; accuracy: number; macroF1: number; confusion: number[][];
-    perClass: { code: number; precision: number; recall: number; f1: number; support: number }[];
+    perClass: ClassScores[];
     heads: HeadAccuracy; imagePerPhotoAccuracy: number | null;
   };
 }
@@ -56,11 +56,7 @@ export function buildReport(m: ClassifierModel, val: { label: number; text: Floa
     photos++;
     if (argmax(predictProbs(m, { label: v.label, text: null, image: img }).image!) === v.label) photoHits++;
   }
-  const perClass = confusion.map((row, k) => {
-    const tp = row[k]!, support = row.reduce((a, b) => a + b, 0), predicted = confusion.reduce((a, r) => a + r[k]!, 0);
-    const precision = predicted ? tp / predicted : 0, recall = support ? tp / support : 0;
-    return { code: k, precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0, support };
-  });
+  const perClass = perClassScores(confusion);
   const correct = confusion.reduce((a, r, k) => a + r[k]!, 0);
   return {
     history, bestEpoch, stoppedEarly,
@@ -69,6 +65,17 @@ export function buildReport(m: ClassifierModel, val: { label: number; text: Floa
       confusion, perClass, heads: evaluate(m, samples).accuracy, imagePerPhotoAccuracy: photos ? photoHits / photos : null,
     },
   };
+}
+
+export interface ClassScores { code: number; precision: number; recall: number; f1: number; support: number }
+
+/** Precision, recall, F1 and support of each class from a confusion matrix (rows: truth, columns: predicted). */
+export function perClassScores(confusion: number[][]): ClassScores[] {
+  return confusion.map((row, k) => {
+    const tp = row[k]!, support = row.reduce((a, b) => a + b, 0), predicted = confusion.reduce((a, r) => a + r[k]!, 0);
+    const precision = predicted ? tp / predicted : 0, recall = support ? tp / support : 0;
+    return { code: k, precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0, support };
+  });
 }
 
 function meanRows(xs: Float32Array[]): Float32Array {
