@@ -4,7 +4,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Config } from '../config.js';
 import { loadCatalogue } from '../catalogue/load-catalogue.js';
-import { categoryCode } from '../domain/category.js';
 import { splitOf } from '../domain/split.js';
 import { cleanImage, isImageRejectedError } from '../images/index.js';
 import type { Logger } from '../logging.js';
@@ -64,6 +63,8 @@ export interface EvaluateInput {
   unlabelled: number;
   /** Labelled listings outside the requested split (split "test" only). */
   outsideSplit: number;
+  /** Listings whose category is not in the current classifier's class table: not scored. */
+  notInClassTable: number;
   photos: {
     /** Image rows attached to the scored listings. */
     listed: number;
@@ -95,6 +96,7 @@ export async function evaluateCatalogue(
     duplicates: catalogue.counts.duplicates,
     unlabelled: catalogue.listings.length - labelled.length,
     outsideSplit: labelled.length - listings.length,
+    notInClassTable: 0,
     photos: { listed: 0, scored: 0, missing: 0, unreadable: {} },
   };
   const productRejects = catalogue.rejects.filter((r) => r.file === paths.productsPath);
@@ -121,12 +123,18 @@ export async function evaluateCatalogue(
   const combined: { truth: number; predicted: number }[] = [];
   const byModality: Record<string, number> = {};
   const perListing: PredictionLine[] = [];
+  const classIndex = new Map(classifier.classes.map((name, code) => [name, code]));
   try {
     const CHUNK = 64;
     for (let i = 0; i < listings.length; i += CHUNK) {
       await Promise.all(
         listings.slice(i, i + CHUNK).map(async (l) => {
-          const truth = categoryCode(l.label!);
+          // Truth codes come from the classifier's own class table, so a model trained on another list scores right.
+          const truth = classIndex.get(l.label!);
+          if (truth === undefined) {
+            input.notInClassTable++;
+            return;
+          }
           const textVec = l.modelText.trim() ? await textEmbedder.embed({ text: l.modelText, name: l.name, price: l.price, location: l.location }) : null;
           const photoVecs: Float32Array[] = [];
           for (const id of l.imageIds) {
@@ -177,6 +185,9 @@ export async function evaluateCatalogue(
     await Promise.all([classifier.close(), textEmbedder.close(), imageEmbedder.close()]);
   }
   const k = classifier.classes.length;
+  if (input.notInClassTable > 0) {
+    log.warn({ notInClassTable: input.notInClassTable, classes: classifier.classes }, `${input.notInClassTable} listing(s) have a category that the current classifier does not know, so they are not scored; train on a class table that includes it.`);
+  }
   if (opts.predictionsPath) {
     perListing.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)); // listings finish in any order within a chunk
     await writeFile(opts.predictionsPath, perListing.map((p) => JSON.stringify(p)).join('\n') + (perListing.length ? '\n' : ''));
