@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/config.js';
 import { createTestSchema, type TestSchema } from './support/db.js';
+import { deletePrefixKeys } from './support/redis-keys.js';
 import { freePort, waitFor } from './support/prometheus.js';
 
 const run = promisify(execFile);
@@ -46,6 +47,7 @@ describe('production build (dist/)', () => {
     schema = await createTestSchema({ prefix: 'build' });
   }, 240_000);
   afterAll(async () => {
+    if (schema) await deletePrefixKeys(`b${schema.schema.slice(-10)}`);
     await schema?.drop();
     if (app) await rm(app, { recursive: true, force: true });
   });

@@ -9,6 +9,7 @@ import { loadConfig, PROJECT_ROOT } from '../../src/config.js';
 import { QueueAdmin } from '../../src/queues/queue-admin.js';
 import { startAllPools, stopPools, type SupervisedPool } from '../../src/pipeline/supervisor.js';
 import { createTestSchema, type TestSchema } from './db.js';
+import { deletePrefixKeys } from './redis-keys.js';
 
 const run = promisify(execFile);
 
@@ -65,6 +66,7 @@ export async function createTestPipeline(extraEnv: Record<string, string> = {}):
       await admin.obliterate();
       await admin.close();
       redis.disconnect();
+      await deletePrefixKeys(prefix);
       await schema.drop();
     },
   };
