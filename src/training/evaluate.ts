@@ -213,9 +213,15 @@ export async function evaluateCatalogue(
 }
 
 /**
- * The roles whose model records `notes.holdout: false` (fitted with the test split). Models without
- * the note were not fitted here (pulled encoders) or predate it, and are not listed.
+ * Whether a model was fitted with the test split of product ids included: `setup`/`train --no-holdout`
+ * record `notes.holdout: false`. Models without the note were not fitted here (pulled encoders) or
+ * predate it, and count as not having seen it.
  */
-export function fittedOnTestSplit(entries: Record<string, ManifestEntry | null>): string[] {
-  return Object.entries(entries).filter(([, e]) => e?.notes?.['holdout'] === false).map(([role]) => role);
+export function sawTestSplit(entry: ManifestEntry | null): boolean {
+  return entry?.notes?.['holdout'] === false;
+}
+
+/** The roles (keys of `entries`) whose current model saw the test split. */
+function fittedOnTestSplit(entries: Record<string, ManifestEntry | null>): string[] {
+  return Object.entries(entries).filter(([, e]) => sawTestSplit(e)).map(([role]) => role);
 }

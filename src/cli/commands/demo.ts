@@ -17,7 +17,7 @@ import { startAllPools, stopPools } from '../../pipeline/supervisor.js';
 import { connectRedis } from '../../queues/connection.js';
 import { ListingFlowProducer } from '../../queues/flows.js';
 import { QueueAdmin } from '../../queues/queue-admin.js';
-import { evaluateCatalogue, type EvaluateResult } from '../../training/evaluate.js';
+import { evaluateCatalogue, sawTestSplit, type EvaluateResult } from '../../training/evaluate.js';
 import { fitEncodersFromDb } from '../../training/fit-encoders.js';
 import { defaultCatalogue } from '../default-catalogue.js';
 import { printSummary } from '../output.js';
@@ -65,7 +65,7 @@ export function registerDemo(program: Command): void {
         const manifest = await readManifest(config);
         const [textEntry, imageEntry] = [currentEntry(manifest, 'text-encoder'), currentEntry(manifest, 'image-encoder')];
         // --no-holdout asks for models fitted on everything: ones fitted with the split held out do not count.
-        const fittedOnAll = (e: ManifestEntry | null) => opts.holdout || e?.notes?.['holdout'] === false;
+        const fittedOnAll = (e: ManifestEntry | null) => opts.holdout || sawTestSplit(e);
         let fit = null;
         let train = null;
         if (opts.retrain || !textEntry || !imageEntry || !fittedOnAll(textEntry) || !fittedOnAll(imageEntry)) {
