@@ -9,8 +9,7 @@ import { cleanImage, isImageRejectedError } from '../images/index.js';
 import type { Logger } from '../logging.js';
 import { currentEntry, openClassifier, openImageEmbedder, openTextEmbedder, readManifest } from '../models/load.js';
 import type { ManifestEntry } from '../models/manifest-types.js';
-import { argmax, confusionMatrix, scores, type Scores } from './scores.js';
-import { perClassScores, type ClassScores } from '../models/classifier/report.js';
+import { argmax, confusionMatrix, perClassScores, scores, type ClassScores, type Scores } from './scores.js';
 import { meanPhotoEmbedding } from '../models/classifier/photo-mean.js';
 
 export interface EvaluateResult {

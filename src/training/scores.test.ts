@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argmax, confusionMatrix, scores, wilsonInterval } from './scores.js';
-import { perClassScores } from '../models/classifier/report.js';
+import { argmax, confusionMatrix, perClassScores, scores, wilsonInterval } from './scores.js';
 
 describe('scores', () => {
   it('computes accuracy and macro-F1', () => {

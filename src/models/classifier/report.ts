@@ -1,5 +1,6 @@
 // Training report data: per-epoch curves, confusion matrix, accuracy, macro-F1 and per-class
 // precision/recall on the validation listings. Charts are SVG strings (src/images can rasterise them).
+import { argmax, confusionMatrix, perClassScores, type ClassScores } from '../../training/scores.js';
 import { predictProbs, type ClassifierModel, type Sample } from './mlp.js';
 
 export interface HeadAccuracy { combined: number | null; text: number | null; image: number | null; best: number }
@@ -14,7 +15,6 @@ export interface TrainingReport {
   };
 }
 
-const argmax = (z: ArrayLike<number>): number => { let b = 0; for (let k = 1; k < z.length; k++) if (z[k]! > z[b]!) b = k; return b; };
 
 /**
  * The listing's class probabilities from what it has: combined head when both inputs exist, else the one
@@ -48,9 +48,8 @@ export function evaluate(m: ClassifierModel, samples: Sample[]): { loss: number;
 
 export function buildReport(m: ClassifierModel, val: { label: number; text: Float32Array | null; images: Float32Array[] }[], history: EpochRecord[], bestEpoch: number, stoppedEarly: boolean): TrainingReport {
   const K = m.shape.classes;
-  const confusion = Array.from({ length: K }, () => new Array<number>(K).fill(0));
   const samples: Sample[] = val.map((v) => ({ label: v.label, text: v.text, image: v.images.length ? meanRows(v.images) : null }));
-  for (const s of samples) confusion[s.label]![argmax(bestProbs(m, s))]!++;
+  const confusion = confusionMatrix(samples.map((s) => ({ truth: s.label, predicted: argmax(bestProbs(m, s)) })), K);
   let photoHits = 0, photos = 0;
   for (const v of val) for (const img of v.images) {
     photos++;
@@ -65,17 +64,6 @@ export function buildReport(m: ClassifierModel, val: { label: number; text: Floa
       confusion, perClass, heads: evaluate(m, samples).accuracy, imagePerPhotoAccuracy: photos ? photoHits / photos : null,
     },
   };
-}
-
-export interface ClassScores { code: number; precision: number; recall: number; f1: number; support: number }
-
-/** Precision, recall, F1 and support of each class from a confusion matrix (rows: truth, columns: predicted). */
-export function perClassScores(confusion: number[][]): ClassScores[] {
-  return confusion.map((row, k) => {
-    const tp = row[k]!, support = row.reduce((a, b) => a + b, 0), predicted = confusion.reduce((a, r) => a + r[k]!, 0);
-    const precision = predicted ? tp / predicted : 0, recall = support ? tp / support : 0;
-    return { code: k, precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0, support };
-  });
 }
 
 function meanRows(xs: Float32Array[]): Float32Array {
