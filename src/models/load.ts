@@ -126,6 +126,16 @@ interface ClassifierInput {
   image: Float32Array | null;
 }
 
+/** Why an input does not fit the classifier's declared widths (null when it fits). */
+export function wrongInput(input: ClassifierInput, textDim: number, imageDim: number): string | null {
+  for (const [name, v, dim] of [['text', input.text, textDim], ['image', input.image, imageDim]] as const) {
+    if (!v) continue;
+    if (v.length !== dim) return `its ${name} embedding has ${v.length} values where the classifier expects ${dim} (embedded by a different encoder version?)`;
+    if (!v.every(Number.isFinite)) return `its ${name} embedding contains NaN or infinite values`;
+  }
+  return null;
+}
+
 export async function openClassifier(config: ModelConfig, log: Logger, metrics?: Metrics, entry?: ManifestEntry | null): Promise<ListingClassifier | null> {
   const e = entry === undefined ? currentEntry(await readManifest(config), 'classifier') : entry;
   if (!e) return null;
@@ -171,6 +181,10 @@ export async function openClassifier(config: ModelConfig, log: Logger, metrics?:
       if (!input.text && !input.image) {
         return Promise.reject(new Error('The classifier needs a text or an image embedding; the listing has neither.'));
       }
+      // Checked per request, before batching: a vector of the wrong width would otherwise spill into its
+      // neighbours' rows of the batch tensor (or fail the whole batch) instead of failing alone.
+      const wrong = wrongInput(input, textDim, imageDim);
+      if (wrong) return Promise.reject(new Error(`Classifier ${e.version} cannot use this input: ${wrong}.`));
       return batcher.submit(input);
     },
     close: async () => {
