@@ -16,6 +16,8 @@ export interface CheckpointState {
   bestValLoss: number;
   badEpochs: number;
   history: EpochRecord[];
+  /** runFingerprint of the run that wrote it: resuming is refused when the run differs (absent in older files). */
+  fingerprint?: string;
 }
 
 const enc = (a: Float32Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');

@@ -50,6 +50,16 @@ describe('trainClassifier', () => {
     expect(Array.from(resumed.model.params.Wi)).toEqual(Array.from(full.model.params.Wi));
   });
 
+  it('refuses to resume a checkpoint written for other listings or another seed', () => {
+    const ck = path.join(dir, 'ck-other.json');
+    trainClassifier(data, { ...opts, epochs: 2, checkpointPath: ck });
+    expect(() => trainClassifier(data.slice(0, 300), { ...opts, checkpointPath: ck, resume: true })).toThrow(/different training run/);
+    expect(() => trainClassifier(data, { ...opts, seed: 4, checkpointPath: ck, resume: true })).toThrow(/different training run/);
+    // A longer budget is still the same run: it continues from epoch 2.
+    const more = trainClassifier(data, { ...opts, epochs: 4, checkpointPath: ck, resume: true });
+    expect(more.report.history.map((h) => h.epoch)).toEqual([1, 2, 3, 4]);
+  });
+
   it('stops early when validation loss stops improving', () => {
     const r = trainClassifier(toy(200, 2).map((t, i) => ({ ...t, label: i % 3 })), { ...opts, epochs: 60, patience: 2 });
     expect(r.report.stoppedEarly).toBe(true);

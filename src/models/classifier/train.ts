@@ -1,6 +1,7 @@
 // trainClassifier: mini-batch Adam on the summed cross-entropy of the combined, text and image heads,
 // cosine learning-rate decay, dropout, validation split by listing id, early stopping on validation loss,
 // best-checkpoint keeping, resumable checkpoints and a progress callback. Deterministic given the seed.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Rng, idFraction } from '../offline/random.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
@@ -54,6 +55,22 @@ export const DEFAULT_VAL_FRACTION = 0.1;
 /** True for the listings trainClassifier holds out for early stopping (by id, so any tool can find them). */
 export const inClassifierValidation = (id: string, valFraction = DEFAULT_VAL_FRACTION): boolean => idFraction(id, 'classifier-val') < valFraction;
 
+/**
+ * What a checkpoint must share with the run resuming it: the listings and their labels, the shape and the
+ * settings that change the optimisation path. `epochs` and `patience` are left out so that an interrupted
+ * run can be resumed with a longer budget. Without it, a checkpoint of another run (say one trained with
+ * --no-holdout, on the test split) would be picked up and registered as this run's result.
+ */
+export function runFingerprint(items: TrainItem[], o: TrainOptions, shape: ClassifierShape): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({
+    shape, seed: o.seed, lr: o.lr, batchSize: o.batchSize, valFraction: o.valFraction ?? DEFAULT_VAL_FRACTION,
+    dropout: o.dropout ?? null, weightDecay: o.weightDecay ?? null,
+  }));
+  for (const t of [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) h.update(`\n${t.id}\t${t.label}\t${t.images.length}\t${t.text ? 1 : 0}`);
+  return h.digest('hex');
+}
+
 export function trainClassifier(items: TrainItem[], o: TrainOptions): { model: ClassifierModel; report: TrainingReport } {
   const first = items.find((t) => t.text) ?? items[0];
   const firstImg = items.find((t) => t.images.length > 0);
@@ -78,8 +95,15 @@ export function trainClassifier(items: TrainItem[], o: TrainOptions): { model: C
   if (train.length === 0 || val.length === 0) throw new Error(`The validation split left ${train.length} training and ${val.length} validation listings; give more listings or change valFraction.`);
 
   let st: CheckpointState;
+  const fingerprint = runFingerprint(items, o, shape);
   if (o.resume && o.checkpointPath && existsSync(o.checkpointPath)) {
     st = loadCheckpoint(o.checkpointPath);
+    if (st.fingerprint !== fingerprint) {
+      throw new Error(
+        `Checkpoint ${o.checkpointPath} was written by a different training run (other listings or labels, holdout setting, seed or ` +
+        'settings), so resuming it would register that run\'s weights as this one\'s; train without --resume to start afresh.',
+      );
+    }
   } else {
     const rng = new Rng(o.seed);
     const params = initParams(shape, () => rng.normal());
@@ -87,7 +111,7 @@ export function trainClassifier(items: TrainItem[], o: TrainOptions): { model: C
     const txt = stats(train.flatMap((s) => (s.text ? [s.text] : [])), shape.textDim);
     Object.assign(params, { imgMean: img.mean, imgStd: img.std, txtMean: txt.mean, txtStd: txt.std });
     const zeros = () => Object.fromEntries(TRAINABLE.map((k) => [k, new Float32Array(params[k].length)]));
-    st = { shape, epoch: 0, step: 0, rngState: rng.state(), params, adamM: zeros(), adamV: zeros(), best: copyParams(params), bestEpoch: -1, bestValLoss: Infinity, badEpochs: 0, history: [] };
+    st = { shape, epoch: 0, step: 0, rngState: rng.state(), params, adamM: zeros(), adamV: zeros(), best: copyParams(params), bestEpoch: -1, bestValLoss: Infinity, badEpochs: 0, history: [], fingerprint };
   }
   const model: ClassifierModel = { shape: st.shape, params: st.params };
   const H = st.shape.hidden;
