@@ -198,6 +198,25 @@ describe('repositories', () => {
     expect(await t.db.withSession(tryLock)).toBe(true);
   });
 
+  it('turns a connection lost in the middle of a session into that session\'s error, not a process crash', async () => {
+    const lost: Error[] = [];
+    const db = createDb(t.config, { applicationName: 'lost-connection-test', onIdleClientError: (err) => lost.push(err) });
+    try {
+      await expect(db.withSession(async (s) => {
+        const { pid } = (await s.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!;
+        await t.db.query('SELECT pg_terminate_backend($1)', [pid]);
+        // The server's notice arrives while the client is checked out but idle: pg emits 'error' on it.
+        await new Promise((r) => setTimeout(r, 300));
+        await s.query('SELECT 1');
+      })).rejects.toThrow();
+      expect(lost.map((e) => (e as Error & { code?: string }).code)).toContain('57P01');
+      // The pool carries on with a fresh connection.
+      expect((await db.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one).toBe(1);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('keeps the prepared submit statement working after a migration changes the tables under it', async () => {
     // Postgres re-plans a prepared statement after DDL on its tables; it refuses one only when the
     // statement's own result columns change, and the submit's are fixed (id, outcome). One connection,

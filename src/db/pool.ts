@@ -39,7 +39,7 @@ export interface Db extends Queryable {
 export interface CreateDbOptions {
   /** Shown in pg_stat_activity, e.g. "infer-worker". */
   applicationName?: string;
-  /** Called for errors on idle pooled clients (server restarts); the pool replaces the client itself. */
+  /** Called when a pooled connection is lost (server restart, failover), idle or checked out; it is replaced, never reused. */
   onIdleClientError?: (err: Error) => void;
 }
 
@@ -91,19 +91,33 @@ export function createDb(config: DbConfig, options: CreateDbOptions = {}): Db {
     }
   };
 
-  const connect = async (): Promise<pg.PoolClient> => {
+  // pg-pool takes its own 'error' listener off a client while it is checked out, so a connection that
+  // drops between two queries of a transaction or a session (server restart, failover,
+  // pg_terminate_backend) would emit an unhandled 'error' and crash the process. Each checked-out client
+  // gets a listener until it is released; the lost connection then surfaces as the next query's error.
+  const connect = async (): Promise<{ client: pg.PoolClient; release: (destroy?: Error | boolean) => void }> => {
+    let client: pg.PoolClient;
     try {
-      return await pool.connect();
+      client = await pool.connect();
     } catch (err) {
       throw translate(err);
     }
+    const onError = (err: Error) => options.onIdleClientError?.(err);
+    client.on('error', onError);
+    return {
+      client,
+      release: (destroy) => {
+        client.off('error', onError);
+        client.release(destroy);
+      },
+    };
   };
 
   return {
     pool,
     query,
     async withTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      const client = await connect();
+      const { client, release } = await connect();
       const tx: Queryable = {
         query: async <R extends Row = Row>(sql: Sql, values?: readonly unknown[]) =>
           client.query<R>(queryConfig(sql, values)),
@@ -123,11 +137,11 @@ export function createDb(config: DbConfig, options: CreateDbOptions = {}): Db {
         }
         throw translate(err);
       } finally {
-        client.release(broken instanceof Error ? broken : undefined);
+        release(broken instanceof Error ? broken : undefined);
       }
     },
     async withSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T> {
-      const client = await connect();
+      const { client, release } = await connect();
       const session: Queryable = {
         query: async <R extends Row = Row>(sql: Sql, values?: readonly unknown[]) => {
           try {
@@ -140,7 +154,7 @@ export function createDb(config: DbConfig, options: CreateDbOptions = {}): Db {
       try {
         return await fn(session);
       } finally {
-        client.release(true);
+        release(true);
       }
     },
     async close() {
