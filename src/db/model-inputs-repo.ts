@@ -60,3 +60,12 @@ export async function countPredictions(db: Queryable, modelVersion: string): Pro
   const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM predictions WHERE model_version = $1', [modelVersion]);
   return rows[0]?.n ?? 0;
 }
+
+/** How many of these listings have a prediction of the version (new listings the live pool classifies meanwhile do not count). */
+export async function countPredictedAmong(db: Queryable, modelVersion: string, listingIds: string[]): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM predictions WHERE model_version = $1 AND listing_id = ANY($2::text[])',
+    [modelVersion, listingIds],
+  );
+  return rows[0]?.n ?? 0;
+}
