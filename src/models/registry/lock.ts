@@ -2,7 +2,8 @@
 // filesystems, so exactly one process creates the lock file; the others wait and retry. A lock left
 // behind by a killed process is taken over once it is older than `staleMs` (a registration holds the
 // lock for milliseconds, never seconds).
-import { open, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, open, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ModelError } from './errors.js';
@@ -31,8 +32,7 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const age = await lockAge(lockPath);
       if (age !== null && age > staleMs) {
-        // Another waiter may remove it at the same moment; rm with force tolerates that.
-        await rm(lockPath, { force: true });
+        await takeOverStale(lockPath, staleMs);
         continue;
       }
       if (Date.now() > deadline) {
@@ -51,6 +51,31 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
   } finally {
     await rm(lockPath, { force: true });
   }
+}
+
+/**
+ * Removes an abandoned lock file without the race of a plain rm: two waiters can both judge the old file
+ * stale, and the slower one's rm would then delete the lock the faster one has just created. Instead the
+ * file is moved aside under a name of our own and checked there: still stale, it is deleted; fresh (another
+ * waiter's new lock, moved in the race), it is linked back. If a third process created a lock in the
+ * moment between, the link fails and two holders remain: a three-way race this narrows but does not close,
+ * acceptable for a lock that guards millisecond manifest writes after a crash.
+ */
+async function takeOverStale(lockPath: string, staleMs: number): Promise<void> {
+  const aside = `${lockPath}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await rename(lockPath, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // someone else moved it first
+    throw err;
+  }
+  const age = await lockAge(aside);
+  if (age !== null && age <= staleMs) {
+    await link(aside, lockPath).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  }
+  await rm(aside, { force: true });
 }
 
 async function lockAge(lockPath: string): Promise<number | null> {

@@ -142,4 +142,21 @@ describe('withFileLock', () => {
     await writeFile(lock, '{}');
     await expect(withFileLock(lock, async () => 'ran', { timeoutMs: 100 })).rejects.toThrow(/held the model manifest lock .* delete that file/);
   });
+
+  it('lets exactly one of many waiters take over an abandoned lock at a time', async () => {
+    const lock = path.join(dir, 'many.lock');
+    for (let round = 0; round < 5; round++) {
+      await writeFile(lock, '{}');
+      const old = new Date(Date.now() - 60_000);
+      await utimes(lock, old, old);
+      let inside = 0, most = 0;
+      const critical = async () => {
+        most = Math.max(most, ++inside);
+        await new Promise((r) => setTimeout(r, 5));
+        inside--;
+      };
+      await Promise.all(Array.from({ length: 12 }, () => withFileLock(lock, critical, { staleMs: 30_000 })));
+      expect(most).toBe(1);
+    }
+  });
 });
