@@ -115,6 +115,9 @@ describe.skipIf(!present)(title, () => {
       expect(maxAbsDiff(v!, w!)).toBe(0);
       await opened.close();
       await expect(openBertEncoder(modelsDir, entry, { maxTokens: 32 })).rejects.toThrow(/TEXT_MAX_TOKENS is 32 but the text encoder .* was registered with 20 tokens/);
+      // An entry that leaves a file of the folder out would load it unchecked: refused, naming the file.
+      const partial = { ...entry, files: entry.files.filter((f) => !f.path.endsWith('/tokenizer.json')) };
+      await expect(openBertEncoder(modelsDir, partial)).rejects.toThrow(/does not list tokenizer\.json of its folder/);
     } finally {
       await rm(modelsDir, { recursive: true, force: true });
     }

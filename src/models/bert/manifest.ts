@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ManifestEntry } from '../manifest-types.js';
-import { silentLogger } from '../registry/errors.js';
+import { ModelError, silentLogger } from '../registry/errors.js';
 import { contentVersion, describeFile } from '../registry/hash.js';
 import { describeSessionIo, createSession } from '../runtime/session.js';
 import { BERT_FILES, checkBertFolder, readBertConfig } from './folder.js';
@@ -56,9 +56,23 @@ export async function bertManifestEntry(
   };
 }
 
-/** The folder (absolute) of a transformers.js entry: where its config.json lives. */
+/**
+ * The folder (absolute) of a transformers.js entry: where its config.json lives. transformers.js loads
+ * every BERT_FILES name from that folder, so each must be listed (and so sha256-checked) in the entry;
+ * otherwise an edited or partial entry would verify and then run weights nobody checked.
+ */
 export function bertFolderOf(modelsDir: string, entry: ManifestEntry): string {
   const config = entry.files.find((f) => f.path === 'config.json' || f.path.endsWith('/config.json'));
   if (!config) throw new Error(`The ${entry.role} model ${entry.version} lists no config.json, so it is not a transformers.js folder; re-register it.`);
-  return path.dirname(path.resolve(modelsDir, config.path));
+  const folder = path.dirname(path.resolve(modelsDir, config.path));
+  const listed = new Set(entry.files.map((f) => path.resolve(modelsDir, f.path)));
+  const unlisted = BERT_FILES.filter((f) => !listed.has(path.join(folder, f)));
+  if (unlisted.length > 0) {
+    throw new ModelError(
+      'manifest-invalid',
+      `The ${entry.role} model ${entry.version} does not list ${unlisted.join(', ')} of its folder, so those files would load unchecked; ` +
+        'register the folder again so that every file has a sha256 (`models pull` does for bert-base-uncased; bertManifestEntry for a local folder).',
+    );
+  }
+  return folder;
 }
