@@ -1,10 +1,14 @@
 // The API with trained models, against the real pools: /predict/* in the research project's JSON shape,
 // similar-listing ranking, text search, a webhook delivery that ends with a stored prediction, and
-// the web page in headless Chromium.
+// the web page in headless Chromium; and model reloads (last: they change the served models).
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { watchApiModels } from '../src/api/model-watcher.js';
+import { loadConfig } from '../src/config.js';
 import { CATEGORY_NAMES } from '../src/domain/category.js';
+import type { ManifestEntry, ModelRole } from '../src/models/manifest-types.js';
+import { currentModel, loadManifest, registerModel } from '../src/models/registry/index.js';
 import { browserPageTest, CHROMIUM_PATH } from './support/browser.js';
 import { startTrainedApi, type TrainedApi } from './support/trained-api.js';
 
@@ -187,5 +191,64 @@ describe.skipIf(!existsSync(CHROMIUM_PATH))(`web page in headless Chromium (skip
     expect(seen.similarPhotosLoaded).toBeGreaterThan(0);
     expect(seen.searchResults).toBeGreaterThan(0);
     expect(seen.errors).toEqual([]);
+  });
+});
+
+describe('model reloads', () => {
+  it('serves the encoders the classifier was trained on, and swaps a new matching set in at once', async () => {
+    const deps = s.api.deps;
+    const env = loadConfig(s.t.env);
+    // Refreshed by hand below; the timer never fires during the test.
+    const watcher = watchApiModels(deps, { ...env, INFER_MAX_DELAY_MS: env.API_BATCH_DELAY_MS, API_MODEL_RELOAD_MS: 3_600_000 });
+    const before = deps.models;
+    const beforeIndex = deps.index;
+    const served = () => ({ text: deps.models.textEmbedder?.version, image: deps.models.imageEmbedder?.version, classifier: deps.models.classifier?.version });
+    const trainedOn = served();
+    try {
+      const manifest = await loadManifest(env.MODELS_DIR);
+      // Copies of the current entries under new versions (the files are the same; only versions matter here).
+      const copy = async (role: ModelRole, extra: Partial<ManifestEntry> = {}) => {
+        const entry = { ...currentModel(manifest, role), version: `${role}@reloaded-${Date.now()}`, ...extra };
+        await registerModel(env.MODELS_DIR, entry, { makeCurrent: true });
+        return entry;
+      };
+
+      // As after `setup` without `train`: newer encoders are current, but no classifier reads their vectors.
+      const text = await copy('text-encoder');
+      const image = await copy('image-encoder');
+      await watcher.refresh();
+      expect(served()).toEqual(trainedOn);
+      expect(deps.models).toBe(before);
+      const answer = await post('/predict/combined', form({ image: photoBytes, text: knownText }));
+      expect(answer.status).toBe(200);
+      expect(answer.body.modelVersion).toBe(trainedOn.classifier);
+
+      // As after `train`: a classifier for the new encoders. All three and its index arrive in one swap.
+      const old = currentModel(manifest, 'classifier');
+      const classifier = await copy('classifier', { preprocessing: { ...old.preprocessing, textEncoder: text.version, imageEncoder: image.version } });
+      await watcher.refresh();
+      expect(served()).toEqual({ text: text.version, image: image.version, classifier: classifier.version });
+      expect(deps.index).not.toBe(beforeIndex);
+      expect(deps.index.modelVersion).toBe(classifier.version);
+      const after = await post('/predict/text', form({ text: knownText }));
+      expect(after.status).toBe(200);
+      expect(after.body.modelVersion).toBe(classifier.version);
+
+      // A classifier whose encoder is not registered is refused (it was opened, then closed again),
+      // and the live set stays.
+      const swapped = deps.models;
+      const orphan = await copy('classifier', { preprocessing: { ...old.preprocessing, textEncoder: 'text-encoder@unregistered' } });
+      await expect(watcher.refresh()).rejects.toThrow(`Classifier ${orphan.version} was trained on text-encoder text-encoder@unregistered, which the manifest does not list`);
+      expect(deps.models).toBe(swapped);
+      expect((await post('/predict/text', form({ text: knownText }))).status).toBe(200);
+    } finally {
+      // The watcher closes what it replaced (the harness's models and index); close the set it swapped in,
+      // and leave the harness nothing to close twice.
+      await watcher.close();
+      if (deps.models !== before) {
+        await Promise.all([deps.models.textEmbedder?.close(), deps.models.imageEmbedder?.close(), deps.models.classifier?.close(), deps.index.close()]);
+        Object.assign(s.models, { textEmbedder: null, imageEmbedder: null, classifier: null });
+      }
+    }
   });
 });

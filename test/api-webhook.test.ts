@@ -5,6 +5,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import { SubmitBatcher } from '../src/api/submit-batcher.js';
+import { buildListing } from '../src/domain/listing.js';
 import { renderSyntheticPhoto } from '../src/images/index.js';
 import { QueueAdmin } from '../src/queues/queue-admin.js';
 import { startTestApi, type TestApi } from './support/api.js';
@@ -128,6 +130,9 @@ describe('POST /webhooks/listing-created: refusals leave nothing behind', () => 
   it('refuses invalid fields (400), unusable photos (422) and non-JSON bodies (415)', async () => {
     await refusedWithNothingEnqueued(await api.deliver({ ...listing('no-name'), name: '' }), 400, 'no-name', /name/);
     await refusedWithNothingEnqueued(await api.deliver(listing('123456')), 400, '123456', /id/);
+    // Postgres cannot store NUL: refused here with the field's name, not a 500 from the database.
+    await refusedWithNothingEnqueued(await api.deliver(listing('nul-name', { name: 'Oak\u0000table' })), 400, 'nul-name', /NUL character[\s\S]*name/);
+    await refusedWithNothingEnqueued(await api.deliver(listing('nul-text', { description: 'Seats six\u0000' })), 400, 'nul-text', /NUL character[\s\S]*description/);
     await refusedWithNothingEnqueued(await api.deliver({}, { raw: '{"id": "broken' }), 400, 'broken', /not valid JSON/);
     await refusedWithNothingEnqueued(
       await api.deliver(listing('bad-host', { photos: ['https://elsewhere.example/p.jpg'] })), 422, 'bad-host', /not on the photo host allow-list/);
@@ -221,6 +226,48 @@ describe('POST /webhooks/listing-created: accepted deliveries', () => {
     expect(await res.json()).toMatchObject({ statusCode: 404, error: 'Not Found' });
     expect((await fetch(`${api.url}/photos/nope-404`)).status).toBe(404);
     expect((await fetch(`${api.url}/no/such/route`)).status).toBe(404);
+  });
+
+  it('answers 400 for ids that cannot be listing or photo ids, such as %00, instead of passing them to Postgres', async () => {
+    for (const path of ['/listings/%00', '/listings/a%00b', '/listings/%00/similar', '/photos/%00', '/photos/-leading-dash']) {
+      const res = await fetch(`${api.url}${path}`);
+      expect(res.status, path).toBe(400);
+      expect(await res.json()).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+    }
+  });
+});
+
+describe('submit batches', () => {
+  it('retries a failed batch one listing at a time, so a listing Postgres refuses fails alone', async () => {
+    // One batch in flight: the first delivery goes alone, the next three wait and go together.
+    const batcher = new SubmitBatcher({ db: api.deps.db, producer: api.deps.producer }, 200, 1);
+    const work = (id: string, name: string) => ({
+      listing: buildListing({ id, productName: name, category: '', description: 'Sturdy, no marks.', price: '£40', location: 'York' }, []),
+      photos: [],
+    });
+    // The NUL (which the webhook schema refuses) stands for any listing Postgres refuses.
+    const ids = ['batch-a', 'batch-b', 'batch-nul', 'batch-c'];
+    const outcomes = await Promise.allSettled(ids.map((id) => batcher.submit(work(id, id === 'batch-nul' ? 'Pine\u0000bookcase' : 'Pine bookcase'), Date.now())));
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : null))).toEqual(['enqueued', 'enqueued', null, 'enqueued']);
+    const { rows } = await t.db.query<{ id: string }>('SELECT id FROM listings WHERE id = ANY($1) ORDER BY id', [ids]);
+    expect(rows.map((r) => r.id)).toEqual(['batch-a', 'batch-b', 'batch-c']);
+    await batcher.drain();
+  });
+});
+
+describe('malformed multipart bodies', () => {
+  it('answers 400, not 500, for a form without a boundary or cut short', async () => {
+    const noBoundary = await fetch(`${api.url}/predict/text`, { method: 'POST', headers: { 'content-type': 'multipart/form-data' }, body: 'text=oak+table' });
+    expect(noBoundary.status).toBe(400);
+    expect(((await noBoundary.json()) as { message: string }).message).toMatch(/^Malformed multipart\/form-data body: .*[Bb]oundary/);
+    const truncated = await fetch(`${api.url}/predict/combined`, {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=XyZ' },
+      body: '--XyZ\r\nContent-Disposition: form-data; name="image"; filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\xff partial',
+    });
+    expect(truncated.status).toBe(400);
+    expect(((await truncated.json()) as { message: string }).message).toMatch(/^Malformed multipart\/form-data body: /);
   });
 });
 

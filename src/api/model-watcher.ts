@@ -1,12 +1,14 @@
 // Keeps the API's models current without a restart, as the pools do: every API_MODEL_RELOAD_MS the
-// manifest is re-read; a changed encoder or classifier is opened, swapped into deps.models, and (for a
-// new classifier) a new vector index over its predictions replaces deps.index once it has loaded.
-// Requests read deps.models / deps.index per call, so they see either the old or the new set.
+// manifest is re-read and the set it asks for (src/api/model-set.ts: the current classifier with the
+// encoders it was trained on) is opened beside the live one; for a new classifier, a new vector index
+// over its predictions is loaded too. Only then is the whole set swapped in, by replacing deps.models
+// and deps.index; requests read each once, so every request sees either the old set or the new one.
 import type { Config } from '../config.js';
 import { CATEGORY_NAMES } from '../domain/category.js';
-import { currentEntry, openClassifier, openImageEmbedder, openTextEmbedder, readManifest, type ModelConfig } from '../models/load.js';
+import { readManifest, type ModelConfig } from '../models/load.js';
 import { SearchIndex } from '../search/search-index.js';
 import type { ApiDeps } from './deps.js';
+import { closeAll, openModelSet, type Closable } from './model-set.js';
 
 /** Replaced models and indexes are closed this long after the swap, so requests in flight can finish. */
 const RETIRE_AFTER_MS = 30_000;
@@ -25,61 +27,71 @@ export function newSearchIndex(deps: Pick<ApiDeps, 'db' | 'log' | 'config'>, cla
   });
 }
 
-export function watchApiModels(deps: ApiDeps, modelConfig: ModelConfig & Pick<Config, 'API_MODEL_RELOAD_MS'>): { close(): Promise<void> } {
+export interface ApiModelWatcher {
+  /** Re-reads the manifest now (instead of at the next tick) and swaps in a changed set; throws what failed. */
+  refresh(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function watchApiModels(deps: ApiDeps, modelConfig: ModelConfig & Pick<Config, 'API_MODEL_RELOAD_MS'>): ApiModelWatcher {
   // Replaced models and indexes waiting to be closed. close() closes them at once: a retired search
   // index still polls Postgres, and shutdown closes the pool right after the watcher.
-  const retiring = new Map<{ close(): Promise<void> }, NodeJS.Timeout>();
-  const closeRetired = (thing: { close(): Promise<void> }) => {
+  const retiring = new Map<Closable, NodeJS.Timeout>();
+  const closeRetired = (thing: Closable) => {
     clearTimeout(retiring.get(thing));
     retiring.delete(thing);
     return thing.close().catch(() => undefined);
   };
-  const retire = (thing: { close(): Promise<void> } | null) => {
+  const retire = (thing: Closable | null) => {
     if (thing) retiring.set(thing, setTimeout(() => void closeRetired(thing), RETIRE_AFTER_MS).unref());
   };
-  let inFlight: Promise<void> | null = null;
   const check = async () => {
-    const manifest = await readManifest(modelConfig);
-    const m = deps.models;
-    const want = {
-      text: currentEntry(manifest, 'text-encoder'),
-      image: currentEntry(manifest, 'image-encoder'),
-      classifier: currentEntry(manifest, 'classifier'),
-    };
-    if (want.text && want.text.version !== m.textEmbedder?.version) {
-      const next = await openTextEmbedder(modelConfig, deps.log, deps.metrics.base, want.text);
-      retire(m.textEmbedder);
-      m.textEmbedder = next;
+    const live = deps.models;
+    const { models, opened } = await openModelSet(modelConfig, deps.log, deps.metrics.base, await readManifest(modelConfig), live);
+    let index = deps.index;
+    if (models.classifier !== live.classifier) {
+      index = newSearchIndex(deps, models.classifier);
+      try {
+        await index.start();
+      } catch (err) {
+        // Nothing of this attempt stays open: the next tick starts afresh (e.g. once Postgres is back).
+        await closeAll([index, ...opened]);
+        throw err;
+      }
     }
-    if (want.image && want.image.version !== m.imageEmbedder?.version) {
-      const next = await openImageEmbedder(modelConfig, deps.log, deps.metrics.base, want.image);
-      retire(m.imageEmbedder);
-      m.imageEmbedder = next;
-    }
-    if (want.classifier && want.classifier.version !== m.classifier?.version) {
-      const next = await openClassifier(modelConfig, deps.log, deps.metrics.base, want.classifier);
-      const index = newSearchIndex(deps, next);
-      await index.start();
-      retire(m.classifier);
-      retire(deps.index);
-      m.classifier = next;
-      deps.index = index;
-      deps.log.info({ classifier: next?.version, indexed: index.size }, 'API switched to the current classifier');
-    }
+    if (opened.length === 0) return;
+    const oldIndex = deps.index;
+    deps.models = models;
+    deps.index = index;
+    if (models.textEmbedder !== live.textEmbedder) retire(live.textEmbedder);
+    if (models.imageEmbedder !== live.imageEmbedder) retire(live.imageEmbedder);
+    if (models.classifier !== live.classifier) retire(live.classifier);
+    if (index !== oldIndex) retire(oldIndex);
+    deps.log.info(
+      { classifier: models.classifier?.version ?? null, text: models.textEmbedder?.version ?? null, image: models.imageEmbedder?.version ?? null, indexed: index.size },
+      'API switched to the current models',
+    );
+  };
+  let inFlight: Promise<void> | null = null;
+  let closed = false;
+  const refresh = (): Promise<void> => {
+    if (closed) return Promise.resolve();
+    inFlight ??= check().finally(() => {
+      inFlight = null;
+    });
+    return inFlight;
   };
   const timer = setInterval(() => {
-    inFlight ??= check()
-      .catch((err: unknown) => deps.log.error({ err }, 'reloading the API models failed; keeping the loaded ones'))
-      .finally(() => {
-        inFlight = null;
-      });
+    refresh().catch((err: unknown) => deps.log.error({ err }, 'reloading the API models failed; keeping the loaded ones'));
   }, modelConfig.API_MODEL_RELOAD_MS);
   timer.unref();
   return {
+    refresh,
     close: async () => {
+      closed = true;
       clearInterval(timer);
       // A swap in progress finishes first, so what it replaces is retired and closed here too.
-      await inFlight;
+      await inFlight?.catch(() => undefined);
       await Promise.all([...retiring.keys()].map(closeRetired));
     },
   };

@@ -7,12 +7,12 @@ import { createDb } from '../db/pool.js';
 import { installShutdown, type Shutdown } from '../lifecycle.js';
 import { createLogger } from '../logging.js';
 import { createMetrics } from '../metrics/registry.js';
-import { openClassifier, openImageEmbedder, openTextEmbedder } from '../models/load.js';
+import { readManifest } from '../models/load.js';
 import { connectRedis } from '../queues/connection.js';
 import { ListingFlowProducer } from '../queues/flows.js';
 import type { ApiDeps } from './deps.js';
 import { createApiMetrics } from '../metrics/api-metrics.js';
-import type { ApiModels } from './predict-service.js';
+import { NO_API_MODELS, openModelSet } from './model-set.js';
 import { newSearchIndex, watchApiModels } from './model-watcher.js';
 import { buildServer } from './server.js';
 
@@ -30,14 +30,11 @@ export async function startApi(config: Config, options: { exitOnShutdown?: boole
   const db = createDb(config, { applicationName: 'api', onIdleClientError: (err) => log.warn({ err }, 'idle Postgres client lost') });
   const redis = await connectRedis(config, 'producer');
   const producer = new ListingFlowProducer(redis, config);
-  // Same models and batchers as the pools, tuned for single synchronous requests.
+  // Same models and batchers as the pools, tuned for single synchronous requests; the classifier with
+  // the encoders it was trained on (src/api/model-set.ts), as the watcher keeps them.
   const modelConfig = { ...config, INFER_MAX_DELAY_MS: config.API_BATCH_DELAY_MS };
-  const [textEmbedder, imageEmbedder, classifier] = await Promise.all([
-    openTextEmbedder(modelConfig, log, metrics.base),
-    openImageEmbedder(modelConfig, log, metrics.base),
-    openClassifier(modelConfig, log, metrics.base),
-  ]);
-  const models: ApiModels = { textEmbedder, imageEmbedder, classifier };
+  const { models } = await openModelSet(modelConfig, log, metrics.base, await readManifest(modelConfig), NO_API_MODELS);
+  const { classifier } = models;
   if (!classifier) log.warn('no classifier is registered: /predict and /search answer 503 until one is trained (the API picks it up by itself)');
   const index = newSearchIndex({ db, log, config }, classifier);
   await index.start();
@@ -58,7 +55,10 @@ export async function startApi(config: Config, options: { exitOnShutdown?: boole
       { name: 'search-index', close: () => deps.index.close() },
       {
         name: 'models',
-        close: async () => void (await Promise.all([models.textEmbedder?.close(), models.imageEmbedder?.close(), models.classifier?.close()])),
+        close: async () => {
+          const live = deps.models;
+          await Promise.all([live.textEmbedder?.close(), live.imageEmbedder?.close(), live.classifier?.close()]);
+        },
       },
       { name: 'flow-producer', close: () => producer.close() },
       { name: 'postgres', close: () => db.close() },

@@ -1,7 +1,9 @@
 // Group commit for webhook deliveries: while one submit (a few Postgres statements and one Redis
 // transaction) is running, deliveries that arrive wait and then go together in the next one. A lone
 // delivery is submitted at once; under load each round trip serves many listings, so the accept path
-// keeps up at hundreds of deliveries per second on two cores. Each caller still learns its own outcome.
+// keeps up at hundreds of deliveries per second on two cores. Each caller still learns its own outcome:
+// when a batch fails, its deliveries are retried one by one, so one bad listing fails alone.
+import { DbUnavailableError } from '../db/errors.js';
 import type { Db } from '../db/pool.js';
 import { submitListings, type ListingWithPhotos } from '../pipeline/submit-listings.js';
 import type { ListingFlowProducer } from '../queues/flows.js';
@@ -61,19 +63,38 @@ export class SubmitBatcher {
 
   private async run(batch: Waiting[]): Promise<void> {
     try {
-      const result = await submitListings(this.deps, {
-        process: batch.map((w) => w.work),
-        skip: [],
-        source: 'webhook',
-        runId: null,
-        // End-to-end latency is measured from the earliest delivery of the batch.
-        receivedAt: Math.min(...batch.map((w) => w.receivedAt)),
-      });
-      const enqueued = new Set(result.enqueued);
+      const enqueued = await this.submitNow(batch);
       for (const w of batch) w.resolve(enqueued.has(w.work.listing.id) ? 'enqueued' : 'unchanged');
     } catch (err) {
-      for (const w of batch) w.reject(err);
+      // The Postgres write is one statement, so one listing Postgres refuses fails the whole batch.
+      // Retrying one at a time is safe (a listing stored but not yet enqueued is still pending and is
+      // enqueued again) but pointless when the database is down: then every delivery gets the error.
+      if (batch.length === 1 || err instanceof DbUnavailableError) {
+        for (const w of batch) w.reject(err);
+        return;
+      }
+      for (const w of batch) {
+        try {
+          const enqueued = await this.submitNow([w]);
+          w.resolve(enqueued.has(w.work.listing.id) ? 'enqueued' : 'unchanged');
+        } catch (itemErr) {
+          w.reject(itemErr);
+        }
+      }
     }
+  }
+
+  /** One submit of these deliveries; returns the ids whose flows were enqueued. */
+  private async submitNow(batch: Waiting[]): Promise<Set<string>> {
+    const result = await submitListings(this.deps, {
+      process: batch.map((w) => w.work),
+      skip: [],
+      source: 'webhook',
+      runId: null,
+      // End-to-end latency is measured from the earliest delivery of the batch.
+      receivedAt: Math.min(...batch.map((w) => w.receivedAt)),
+    });
+    return new Set(result.enqueued);
   }
 
   /** Resolves once nothing is waiting or running. */

@@ -14,20 +14,26 @@ import { ApiError } from './errors.js';
 
 export const MAX_PHOTOS = 20;
 
+/**
+ * A string field without NUL characters: Postgres text cannot store U+0000 and refuses the whole
+ * statement, which would fail every delivery submitted in the same batch (src/api/submit-batcher.ts).
+ */
+const text = () => z.string().refine((s) => !s.includes('\u0000'), 'must not contain the NUL character (\\u0000); remove it');
+
 const photoSchema = z.union([
-  z.string().min(1).max(4096),
-  z.object({ url: z.string().min(1).max(4096) }),
-  z.object({ data: z.string().min(1), contentType: z.string().max(100).optional() }),
+  text().min(1).max(4096),
+  z.object({ url: text().min(1).max(4096) }),
+  z.object({ data: z.string().min(1), contentType: text().max(100).optional() }),
 ]);
 
 export const webhookPayloadSchema = z.object({
   id: z.string().refine(isValidId, 'must be 1-128 letters, digits, "-" or "_", starting with a letter or digit, and not all digits'),
-  name: z.string().trim().min(1, 'must not be empty').max(1000),
-  description: z.string().max(50_000).default(''),
-  price: z.union([z.string().max(100), z.number().nonnegative().finite()]).optional(),
-  location: z.string().max(1000).default(''),
+  name: text().trim().min(1, 'must not be empty').max(1000),
+  description: text().max(50_000).default(''),
+  price: z.union([text().max(100), z.number().nonnegative().finite()]).optional(),
+  location: text().max(1000).default(''),
   /** Optional category path ("Home & Garden / ..."), for listings whose category is already known. */
-  category: z.string().max(1000).optional(),
+  category: text().max(1000).optional(),
   photos: z.array(photoSchema).max(MAX_PHOTOS).default([]),
 });
 export type WebhookPayload = z.infer<typeof webhookPayloadSchema>;

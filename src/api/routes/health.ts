@@ -33,11 +33,12 @@ export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       timed('Redis', () => deps.redis.ping()),
       timed('Postgres', () => deps.db.query('SELECT 1')),
     ]);
-    const missing = missingModels(deps.models, { text: true, image: true });
-    const c = deps.models.classifier;
+    // One read of the live set, which the model watcher may replace while Redis and Postgres answer.
+    const live = deps.models;
+    const missing = missingModels(live, { text: true, image: true });
     const models: Check & Record<string, unknown> = missing
       ? { ok: false, detail: missing }
-      : { ok: true, classifier: c!.version, text: deps.models.textEmbedder!.version, image: deps.models.imageEmbedder!.version };
+      : { ok: true, classifier: live.classifier!.version, text: live.textEmbedder!.version, image: live.imageEmbedder!.version };
     const s = deps.index.status();
     const index: Check & Record<string, unknown> = {
       ok: s.ready && s.lastError === null,

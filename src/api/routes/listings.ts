@@ -4,11 +4,17 @@ import { imagesForListing, getCleanedJpeg } from '../../db/images-repo.js';
 import { getListing } from '../../db/listings-repo.js';
 import { getLatestPrediction } from '../../db/predictions-repo.js';
 import { CATEGORY_NAMES } from '../../domain/category.js';
+import { ID_PATTERN } from '../../domain/listing.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { resultCards, similarQuery, type RateLimitConfig } from './shared.js';
 
-const idParam = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 200 } } } as const;
+// Listing and photo ids all match ID_PATTERN (catalogue rows and webhook deliveries are validated with
+// it; webhook photo ids are "<listing id>_<hex>"). Checking it here answers 400 for anything else, e.g.
+// a %00 that Postgres would refuse with an error (a 500) instead of "not found".
+const idString = { type: 'string', pattern: ID_PATTERN.source } as const;
+const idParam = { type: 'object', required: ['id'], properties: { id: idString } } as const;
+const imageIdParam = { type: 'object', required: ['imageId'], properties: { imageId: idString } } as const;
 
 export async function listingRoutes(app: FastifyInstance, deps: ApiDeps, rateLimit: RateLimitConfig): Promise<void> {
   app.get<{ Params: { id: string } }>('/listings/:id', {
@@ -66,7 +72,7 @@ export async function listingRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
   });
 
   app.get<{ Params: { imageId: string } }>('/photos/:imageId', {
-    schema: { summary: 'The cleaned (letterboxed) JPEG of a photo.', tags: ['listings'], params: { type: 'object', properties: { imageId: { type: 'string', maxLength: 200 } } } },
+    schema: { summary: 'The cleaned (letterboxed) JPEG of a photo.', tags: ['listings'], params: imageIdParam },
   }, async (req, reply) => {
     const jpeg = await getCleanedJpeg(deps.db, req.params.imageId);
     if (!jpeg) throw new ApiError(404, `Photo ${req.params.imageId} has no cleaned image (unknown, pending or failed); see GET /listings/:id for its status.`);
@@ -86,6 +92,6 @@ export async function listingRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
       if (!listing) throw new ApiError(404, `Listing ${id} is not known.`);
       throw new ApiError(422, `Listing ${id} has no ${index.modelVersion ?? ''} prediction yet (status ${listing.status}); retry once GET /listings/${id} shows a prediction.`);
     }
-    return { listingId: id, category: index.categoryOf(id), modelVersion: index.modelVersion, results: await resultCards(deps, hits) };
+    return { listingId: id, category: index.categoryOf(id), modelVersion: index.modelVersion, results: await resultCards(deps, index, hits) };
   });
 }

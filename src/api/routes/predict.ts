@@ -20,20 +20,36 @@ async function readForm(req: FastifyRequest): Promise<PredictInput> {
     if (body && typeof body.location === 'string') input.location = body.location;
     return input;
   }
-  for await (const part of req.parts()) {
-    if (part.type === 'file') {
-      if (part.fieldname !== 'image') {
-        await part.toBuffer().catch(() => undefined);
-        throw new ApiError(400, `Unexpected file field "${part.fieldname}"; send the photo in the "image" field.`);
+  try {
+    for await (const part of req.parts()) {
+      if (part.type === 'file') {
+        if (part.fieldname !== 'image') {
+          await part.toBuffer().catch(() => undefined);
+          throw new ApiError(400, `Unexpected file field "${part.fieldname}"; send the photo in the "image" field.`);
+        }
+        input.image = await part.toBuffer();
+      } else if (part.fieldname === 'text') {
+        input.text = String(part.value);
+      } else if (part.fieldname === 'location') {
+        input.location = String(part.value);
       }
-      input.image = await part.toBuffer();
-    } else if (part.fieldname === 'text') {
-      input.text = String(part.value);
-    } else if (part.fieldname === 'location') {
-      input.location = String(part.value);
     }
+  } catch (err) {
+    throw malformedForm(err) ?? err;
   }
   return input;
+}
+
+/**
+ * The multipart parser (busboy) reports a body it cannot parse (no boundary, truncated, ...) with a
+ * plain Error, which would otherwise be a 500. Errors with a code or status (size limits, a closed
+ * connection, our own ApiErrors) already map to the right answer and are left alone.
+ */
+function malformedForm(err: unknown): ApiError | null {
+  if (!(err instanceof Error) || err instanceof ApiError) return null;
+  const e = err as Error & { code?: unknown; statusCode?: unknown };
+  if (e.code !== undefined || e.statusCode !== undefined) return null;
+  return new ApiError(400, `Malformed multipart/form-data body: ${err.message}. Send a form with a boundary in the content-type, as HTTP clients do for FormData.`);
 }
 
 const answerSchema = {
@@ -71,9 +87,11 @@ export async function predictRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
         throw new ApiError(400, 'Send a photo in the "image" form field and/or a description in the "text" field.');
       }
       if (input.image?.length === 0) throw new ApiError(400, 'The "image" file is empty; attach the photo.');
+      // deps.models is read once, so the encoders and the classifier of one answer belong together.
       const { answer, embedding, probabilities } = await predict(deps.models, deps.config, input);
-      if (req.query.similar > 0 && deps.index.ready && deps.index.modelVersion === answer.modelVersion) {
-        return { ...answer, similar: await resultCards(deps, deps.index.search(embedding, { k: req.query.similar, probabilities })) };
+      const index = deps.index;
+      if (req.query.similar > 0 && index.ready && index.modelVersion === answer.modelVersion) {
+        return { ...answer, similar: await resultCards(deps, index, index.search(embedding, { k: req.query.similar, probabilities })) };
       }
       return answer;
     });

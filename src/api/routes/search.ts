@@ -26,6 +26,6 @@ export async function searchRoutes(app: FastifyInstance, deps: ApiDeps, rateLimi
       throw new ApiError(503, `The index holds ${index.modelVersion ?? 'no'} predictions but the API runs classifier ${answer.modelVersion}; wait for the listings to be predicted with it.`);
     }
     const hits = index.search(embedding, { k: req.query.k, probabilities, ...(req.query.category ? { category: req.query.category } : {}) });
-    return { query: req.query.q, queryCategory: answer.Category, modelVersion: answer.modelVersion, results: await resultCards(deps, hits) };
+    return { query: req.query.q, queryCategory: answer.Category, modelVersion: answer.modelVersion, results: await resultCards(deps, index, hits) };
   });
 }

@@ -2,6 +2,7 @@
 import { listingCards } from '../../db/search-repo.js';
 import { CATEGORY_NAMES } from '../../domain/category.js';
 import type { Neighbour } from '../../search/exact-index.js';
+import type { SearchIndex } from '../../search/search-index.js';
 import type { ApiDeps } from '../deps.js';
 
 /** Route-level config for @fastify/rate-limit (empty when the limit is off). */
@@ -31,7 +32,11 @@ export interface ResultCard {
   url: string;
 }
 
-export async function resultCards(deps: Pick<ApiDeps, 'db' | 'index'>, hits: readonly Neighbour[]): Promise<ResultCard[]> {
+/**
+ * Cards for the hits of `index`: the index that produced them, not deps.index, which the model watcher
+ * may replace (with another classifier's categories) while the cards are read from Postgres.
+ */
+export async function resultCards(deps: Pick<ApiDeps, 'db'>, index: Pick<SearchIndex, 'categoryOf'>, hits: readonly Neighbour[]): Promise<ResultCard[]> {
   const cards = await listingCards(deps.db, hits.map((h) => h.id));
   return hits.map((h) => {
     const c = cards.get(h.id);
@@ -39,7 +44,7 @@ export async function resultCards(deps: Pick<ApiDeps, 'db' | 'index'>, hits: rea
       id: h.id,
       score: Math.round(h.score * 1e6) / 1e6,
       similarity: Math.round(h.similarity * 1e6) / 1e6,
-      category: deps.index.categoryOf(h.id),
+      category: index.categoryOf(h.id),
       name: c?.name ?? null,
       price: c?.price ?? null,
       location: c?.location ?? null,
