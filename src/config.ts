@@ -28,7 +28,10 @@ const schema = z.object({
   IMAGE_CLEAN_CONCURRENCY: int(1, 256).default(2),
   TEXT_EMBED_CONCURRENCY: int(1, 1024).default(32),
   INFER_CONCURRENCY: int(1, 1024).default(64),
-  /** Sandboxed child processes used by the image-clean pool for sharp work. */
+  /**
+   * Whether the image-clean pool runs each job in a sandboxed child process (one per concurrency slot,
+   * so sharp's decoding never stalls the lock-renewing event loop); false runs jobs in the pool process.
+   */
   IMAGE_CLEAN_SANDBOXED: bool.default(true),
   JOB_ATTEMPTS: int(1, 100).default(4),
   JOB_BACKOFF_MS: int(0).default(2000),

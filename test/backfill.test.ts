@@ -1,6 +1,6 @@
 // End to end on the real catalogue sample: a few hundred listings through real BullMQ queues, the three
 // pools as real processes, real sharp and Postgres. Every row must be accounted for, a rerun must do
-// no new work, and an edited listing alone must be reprocessed.
+// no new work, and an edited listing alone must be reprocessed (and again when the edit is reverted).
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -93,5 +93,18 @@ describe.skipIf(!hasFbm)(`backfill of ${LIMIT} listings from ../shared/data/fbm 
     expect(after[0]?.description_raw.startsWith('EDITED ')).toBe(true);
     expect(after[0]?.status).toBe('processed');
     expect(after[0]!.processed_at.getTime()).toBeGreaterThan(target.processed_at.getTime());
+
+    // Reverting the edit brings back content whose finished jobs BullMQ still keeps: it is processed again.
+    await writeFile(path.join(tmp, 'Products.csv'), csv);
+    const reverted = await t.cli<Summary>(args());
+    expect(reverted.newWork).toBe(1);
+    expect(reverted.outcome.listings.processed).toBe(1);
+    const { rows: back } = await t.db.query<{ description_raw: string; status: string; processed_at: Date }>(
+      'SELECT description_raw, status, processed_at FROM listings WHERE id = $1',
+      [target.id],
+    );
+    expect(back[0]?.description_raw).toBe(target.description_raw);
+    expect(back[0]?.status).toBe('processed');
+    expect(back[0]!.processed_at.getTime()).toBeGreaterThan(after[0]!.processed_at.getTime());
   }, 300_000);
 });

@@ -1,6 +1,8 @@
 // Text and image embeddings, keyed by (listing or image, model version), and the training-set read.
 import { assertUniqueKeys, chunk, ROWS_PER_STATEMENT, valuesPlaceholders, VECTORS_PER_STATEMENT } from './batch.js';
+import type { ListingContent } from './listings-repo.js';
 import type { Queryable } from './pool.js';
+import { prepared } from './prepared.js';
 import { fromArraySend, toArrayRecv, type Vector } from './vectors.js';
 
 export interface TextEmbeddingInput {
@@ -45,6 +47,48 @@ export function upsertTextEmbeddings(db: Queryable, modelVersion: string, rows: 
 
 export function upsertImageEmbeddings(db: Queryable, modelVersion: string, rows: readonly ImageEmbeddingInput[]): Promise<void> {
   return upsertVectors(db, 'image_embeddings', 'image_id', modelVersion, rows.map((r) => ({ key: r.imageId, vector: r.vector })));
+}
+
+// The pipeline's writes: one vector, stored only while the listing still has the content the job was
+// enqueued for, checked in the same statement. FOR SHARE holds off a concurrent upsert of new content
+// until this statement is done (or, if that upsert came first, re-reads the row and finds the new
+// hash), so a job for old content can never land its vector over the new content's.
+const CURRENT_LISTING = 'SELECT 1 FROM listings WHERE id = $2 AND content_hash = $3 FOR SHARE';
+
+const IF_CURRENT_SQL = (table: string, keyColumn: string, keyParam: string, guard: string) => `
+WITH current AS (${guard}),
+written AS (
+  INSERT INTO ${table} AS e (${keyColumn}, model_version, vector)
+  SELECT ${keyParam}, $1, $4::real[] FROM current
+  ON CONFLICT (${keyColumn}, model_version) DO UPDATE SET vector = EXCLUDED.vector, created_at = now()
+  WHERE e.vector IS DISTINCT FROM EXCLUDED.vector
+  RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM current) AS current`;
+
+const TEXT_IF_CURRENT = prepared(IF_CURRENT_SQL('text_embeddings', 'listing_id', '$2', CURRENT_LISTING));
+const IMAGE_IF_CURRENT = prepared(IF_CURRENT_SQL('image_embeddings', 'image_id', '$5', `SELECT 1 FROM listings l JOIN images i ON i.listing_id = l.id
+  WHERE l.id = $2 AND l.content_hash = $3 AND i.id = $5 FOR SHARE OF l`));
+
+/** Stores a text-embed job's vector; false (nothing written) when the listing's content has moved on. */
+export async function upsertTextEmbeddingIfCurrent(db: Queryable, modelVersion: string, content: ListingContent, vector: Vector): Promise<boolean> {
+  const { rows } = await db.query<{ current: boolean }>(TEXT_IF_CURRENT, [
+    modelVersion, content.listingId, content.contentHash, toArrayRecv(vector, `The embedding of ${content.listingId}`),
+  ]);
+  return rows[0]?.current ?? false;
+}
+
+/** Stores an image-clean job's vector; false (nothing written) when the photo's listing has moved on or dropped it. */
+export async function upsertImageEmbeddingIfCurrent(
+  db: Queryable,
+  modelVersion: string,
+  content: ListingContent & { imageId: string },
+  vector: Vector,
+): Promise<boolean> {
+  const { rows } = await db.query<{ current: boolean }>(IMAGE_IF_CURRENT, [
+    modelVersion, content.listingId, content.contentHash, toArrayRecv(vector, `The embedding of ${content.imageId}`), content.imageId,
+  ]);
+  return rows[0]?.current ?? false;
 }
 
 /** Text embeddings of these listings for one model version; ids without one are absent. */

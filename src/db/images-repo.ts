@@ -1,6 +1,6 @@
 // Images: one row per listing photo, with the cleaning outcome and the letterboxed JPEG for serving.
 import { assertUniqueKeys, chunk, countsByKey, ROWS_PER_STATEMENT } from './batch.js';
-import type { UpsertOutcome } from './listings-repo.js';
+import type { ListingContent, UpsertOutcome } from './listings-repo.js';
 import type { Queryable } from './pool.js';
 
 // 'skipped' (migration 0002): photos of a listing that is deliberately not processed.
@@ -103,24 +103,31 @@ export async function upsertImages(db: Queryable, images: readonly ImageInput[])
   return outcome;
 }
 
-/** Stores the cleaning result; false when the image row no longer exists. */
-export async function markImageCleaned(db: Queryable, id: string, image: CleanedImage): Promise<boolean> {
+// With `current`, a write lands only while the photo's listing still has the content the job was
+// enqueued for, checked in the same statement (FOR SHARE: see embeddings-repo.ts), so a job for old
+// content cannot overwrite the outcome of the photo as the new content lists it.
+const guard = (first: number) =>
+  `AND listing_id = $${first} AND EXISTS (SELECT 1 FROM listings l WHERE l.id = $${first} AND l.content_hash = $${first + 1} FOR SHARE)`;
+const guardParams = (current: ListingContent | undefined) => (current ? [current.listingId, current.contentHash] : []);
+
+/** Stores the cleaning result; false when the image row no longer exists (or, with `current`, the listing moved on). */
+export async function markImageCleaned(db: Queryable, id: string, image: CleanedImage, current?: ListingContent): Promise<boolean> {
   const { rowCount } = await db.query(
     `UPDATE images SET status = 'cleaned', failure_code = NULL, failure_reason = NULL,
        bytes = $2, width = $3, height = $4, format = $5, cleaned_jpeg = $6, updated_at = now()
-     WHERE id = $1`,
-    [id, image.bytes, image.width, image.height, image.format, image.cleanedJpeg],
+     WHERE id = $1 ${current ? guard(7) : ''}`,
+    [id, image.bytes, image.width, image.height, image.format, image.cleanedJpeg, ...guardParams(current)],
   );
   return (rowCount ?? 0) > 0;
 }
 
-/** Records why an image could not be cleaned (code: short machine-readable, reason: for a person). */
-export async function markImageFailed(db: Queryable, id: string, code: string, reason: string): Promise<boolean> {
+/** Records why an image could not be cleaned (code: short machine-readable, reason: for a person); guarded as markImageCleaned. */
+export async function markImageFailed(db: Queryable, id: string, code: string, reason: string, current?: ListingContent): Promise<boolean> {
   const { rowCount } = await db.query(
     `UPDATE images SET status = 'failed', failure_code = $2, failure_reason = $3,
        bytes = NULL, width = NULL, height = NULL, format = NULL, cleaned_jpeg = NULL, updated_at = now()
-     WHERE id = $1`,
-    [id, code, reason],
+     WHERE id = $1 ${current ? guard(4) : ''}`,
+    [id, code, reason, ...guardParams(current)],
   );
   return (rowCount ?? 0) > 0;
 }

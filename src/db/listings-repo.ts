@@ -60,8 +60,9 @@ const contentTuple = (alias: string) => `(${CONTENT_COLUMNS.map((c) => `${alias}
 // one snapshot), which is what the outcome is computed from. The ON CONFLICT ... WHERE skips rows with
 // nothing new, so rerunning an unchanged catalogue writes nothing.
 /**
- * The listing upsert as CTEs (input, prev, upserted, outcomes) over parameters $1..$16, so that a
- * caller can add statements on `outcomes` and still send one statement (see submit-repo.ts).
+ * The listing upsert as CTEs (input, prev, upserted, outcomes(id, outcome, revision, same_content)) over
+ * parameters $1..$16, so that a caller can add statements on `outcomes` and still send one statement
+ * (see submit-repo.ts).
  */
 export const LISTING_UPSERT_CTES = `
 input AS (
@@ -71,7 +72,7 @@ input AS (
          category_path, label, create_time, image_count, content_hash, source)
 ),
 prev AS (
-  SELECT l.id, l.content_hash, l.status FROM listings l JOIN input USING (id)
+  SELECT l.id, l.content_hash, l.status, l.revision FROM listings l JOIN input USING (id)
 ),
 upserted AS (
   INSERT INTO listings AS l (id, ${CONTENT_COLUMNS.join(', ')}, content_hash, source, status, last_run_id)
@@ -79,6 +80,8 @@ upserted AS (
   ON CONFLICT (id) DO UPDATE SET
     ${CONTENT_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')},
     content_hash  = EXCLUDED.content_hash,
+    -- Counts content changes only (migration 0004): job ids carry it, see jobIds in queues/registry.ts.
+    revision      = CASE WHEN l.content_hash <> EXCLUDED.content_hash THEN l.revision + 1 ELSE l.revision END,
     source        = CASE WHEN l.content_hash <> EXCLUDED.content_hash THEN EXCLUDED.source ELSE l.source END,
     status        = CASE WHEN l.content_hash <> EXCLUDED.content_hash OR ($16 AND l.status = 'failed') THEN 'pending' ELSE l.status END,
     status_reason = CASE WHEN l.content_hash <> EXCLUDED.content_hash OR ($16 AND l.status = 'failed') THEN NULL ELSE l.status_reason END,
@@ -90,14 +93,18 @@ upserted AS (
      OR ($16 AND l.status = 'failed')
      OR (l.status = 'pending' AND l.last_run_id IS DISTINCT FROM EXCLUDED.last_run_id)
      OR ${contentTuple('l')} IS DISTINCT FROM ${contentTuple('EXCLUDED')}
-  RETURNING 1
+  RETURNING l.id, l.revision
 ),
 outcomes AS (
   SELECT i.id,
          CASE WHEN p.id IS NULL THEN 'inserted'
               WHEN p.content_hash <> i.content_hash OR p.status = 'pending' OR ($16 AND p.status = 'failed') THEN 'changed'
-              ELSE 'unchanged' END AS outcome
-  FROM input i LEFT JOIN prev p USING (id)
+              ELSE 'unchanged' END AS outcome,
+         -- The revision after this statement: the written row's, else (nothing written) the stored one.
+         COALESCE(u.revision, p.revision, 0) AS revision,
+         -- Stored before with this very content: work on it is asked for again (still pending, or a retry).
+         COALESCE(p.content_hash = i.content_hash, false) AS same_content
+  FROM input i LEFT JOIN prev p USING (id) LEFT JOIN upserted u USING (id)
 )`;
 const UPSERT_SQL = `WITH ${LISTING_UPSERT_CTES} SELECT id, outcome FROM outcomes`;
 
@@ -139,6 +146,18 @@ async function setStatus(db: Queryable, id: string, contentHash: string, status:
     [id, contentHash, status, reason],
   );
   return (rowCount ?? 0) > 0;
+}
+
+/** The content a pipeline job was enqueued for: its listing and that listing's content hash then. */
+export interface ListingContent {
+  listingId: string;
+  contentHash: string;
+}
+
+/** Whether the listing still has this content (false once it was edited, or when it is gone). */
+export async function isCurrentContent(db: Queryable, content: ListingContent): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM listings WHERE id = $1 AND content_hash = $2', [content.listingId, content.contentHash]);
+  return rows.length > 0;
 }
 
 /** Marks a listing processed; false (and nothing written) when its content has since changed. */

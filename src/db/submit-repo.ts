@@ -20,29 +20,56 @@ img_removed AS (
   DELETE FROM images WHERE listing_id IN (SELECT id FROM touched) AND id NOT IN (SELECT id FROM img_input)
   RETURNING 1
 )
-SELECT id, outcome FROM outcomes`);
+SELECT id, outcome, revision, same_content FROM outcomes`);
+
+/** What storeListingsAndRevisions found, plus each listing's content revision (for its job ids). */
+export interface StoredListings {
+  outcome: UpsertOutcome;
+  /** Listing id -> revision after the store (migration 0004); every listing of the call is present. */
+  revisions: Map<string, number>;
+  /**
+   * Listings in `outcome.changed` whose content is the one already stored (they were still pending):
+   * their earlier flow may have finished without settling them, so the producer may need to clear it.
+   */
+  requeued: Set<string>;
+}
 
 /**
  * Upserts listings with their photos. Photos are (re)registered only for listings with new content
  * (unchanged listings keep their photo outcomes); a changed listing loses photos it no longer lists.
  * Each chunk is one statement; callers wanting several chunks to be atomic pass a transaction.
  */
+export async function storeListingsAndRevisions(
+  db: Queryable,
+  items: readonly { listing: ListingInput; photos: readonly ImageInput[] }[],
+  runId: number | null,
+): Promise<StoredListings> {
+  assertUniqueKeys(items.map((i) => i.listing.id), 'Listing id');
+  assertUniqueKeys(items.flatMap((i) => i.photos.map((p) => p.id)), 'Image id');
+  const outcome: UpsertOutcome = { inserted: [], changed: [], unchanged: [] };
+  const revisions = new Map<string, number>();
+  const requeued = new Set<string>();
+  for (const part of chunk(items, ROWS_PER_STATEMENT)) {
+    const { rows } = await db.query<{ id: string; outcome: keyof UpsertOutcome; revision: number; same_content: boolean }>(STORE_SQL, [
+      ...listingUpsertParams(part.map((p) => p.listing), runId, false),
+      ...imageUpsertParams(part.flatMap((p) => p.photos)),
+    ]);
+    for (const row of rows) {
+      outcome[row.outcome].push(row.id);
+      revisions.set(row.id, row.revision);
+      if (row.outcome === 'changed' && row.same_content) requeued.add(row.id);
+    }
+  }
+  return { outcome, revisions, requeued };
+}
+
+/** storeListingsAndRevisions without the revisions. */
 export async function storeListingsWithPhotos(
   db: Queryable,
   items: readonly { listing: ListingInput; photos: readonly ImageInput[] }[],
   runId: number | null,
 ): Promise<UpsertOutcome> {
-  assertUniqueKeys(items.map((i) => i.listing.id), 'Listing id');
-  assertUniqueKeys(items.flatMap((i) => i.photos.map((p) => p.id)), 'Image id');
-  const outcome: UpsertOutcome = { inserted: [], changed: [], unchanged: [] };
-  for (const part of chunk(items, ROWS_PER_STATEMENT)) {
-    const { rows } = await db.query<{ id: string; outcome: keyof UpsertOutcome }>(STORE_SQL, [
-      ...listingUpsertParams(part.map((p) => p.listing), runId, false),
-      ...imageUpsertParams(part.flatMap((p) => p.photos)),
-    ]);
-    for (const row of rows) outcome[row.outcome].push(row.id);
-  }
-  return outcome;
+  return (await storeListingsAndRevisions(db, items, runId)).outcome;
 }
 
 /** How many statements storeListingsWithPhotos sends for this many listings. */

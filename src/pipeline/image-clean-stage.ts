@@ -3,7 +3,8 @@
 import type { Config } from '../config.js';
 import type { Queryable } from '../db/pool.js';
 import { markImageCleaned, markImageFailed } from '../db/images-repo.js';
-import { upsertImageEmbeddings } from '../db/embeddings-repo.js';
+import { upsertImageEmbeddingIfCurrent } from '../db/embeddings-repo.js';
+import { isCurrentContent } from '../db/listings-repo.js';
 import { cleanImage } from '../images/index.js';
 import { readPhoto, type PhotoFetchConfig } from '../photos/read-photo.js';
 import { QUEUES, imageCleanPayload, parsePayload } from '../queues/registry.js';
@@ -18,7 +19,10 @@ export interface ImageCleanDeps {
   readSource?: (source: string, maxBytes: number) => Promise<Buffer>;
 }
 
-export interface ImageCleanResult {
+/** A cleaned photo, or 'stale': its listing's content moved on (newer jobs own the photo), nothing written. */
+export type ImageCleanResult = CleanedPhotoResult | { outcome: 'stale' };
+
+export interface CleanedPhotoResult {
   outcome: 'cleaned';
   bytes: number;
   pixels: number;
@@ -33,6 +37,9 @@ export interface ImageCleanResult {
 
 export async function runImageClean(deps: ImageCleanDeps, data: unknown, attempt: AttemptInfo): Promise<ImageCleanResult> {
   const p = parsePayload(imageCleanPayload, data, QUEUES.imageClean);
+  const current = { listingId: p.listingId, contentHash: p.listingHash };
+  // An edited listing has fresh jobs for its photos: skip the work (a completed job, no retries spent).
+  if (!(await isCurrentContent(deps.db, current))) return { outcome: 'stale' };
   try {
     const read = deps.readSource ?? ((source: string, max: number) => readPhoto(source, max, deps));
     const bytes = await read(p.source, deps.config.IMAGE_MAX_BYTES);
@@ -44,21 +51,23 @@ export async function runImageClean(deps: ImageCleanDeps, data: unknown, attempt
     const embedStart = performance.now();
     const vector = deps.embedder ? await deps.embedder.embed(cleaned.letterboxed) : null;
     const encoder = deps.embedder ? { provider: deps.embedder.provider, seconds: (performance.now() - embedStart) / 1000 } : null;
-    await markImageCleaned(deps.db, p.imageId, {
-      bytes: cleaned.bytes,
-      width: cleaned.width,
-      height: cleaned.height,
-      format: cleaned.format,
-      cleanedJpeg: cleaned.letterboxed,
-    });
+    // Both writes check the listing's content again in their own statement: it may change meanwhile.
+    const stored = await markImageCleaned(
+      deps.db,
+      p.imageId,
+      { bytes: cleaned.bytes, width: cleaned.width, height: cleaned.height, format: cleaned.format, cleanedJpeg: cleaned.letterboxed },
+      current,
+    );
+    if (!stored) return { outcome: 'stale' };
     if (vector && deps.embedder) {
-      await upsertImageEmbeddings(deps.db, deps.embedder.version, [{ imageId: p.imageId, vector }]);
+      const embedded = await upsertImageEmbeddingIfCurrent(deps.db, deps.embedder.version, { ...current, imageId: p.imageId }, vector);
+      if (!embedded) return { outcome: 'stale' };
     }
     return { outcome: 'cleaned', bytes: cleaned.bytes, pixels: cleaned.width * cleaned.height, embedded: vector !== null, encoder };
   } catch (err) {
     // Only the last attempt records the failure: an earlier transient fault may still heal.
     if (isFinalAttempt(err, attempt)) {
-      await markImageFailed(deps.db, p.imageId, reasonCode(err), (err as Error).message);
+      await markImageFailed(deps.db, p.imageId, reasonCode(err), (err as Error).message, current);
     }
     throw err;
   }

@@ -6,7 +6,8 @@ import { getImageEmbeddings, getTextEmbeddings } from '../db/embeddings-repo.js'
 import { imagesForListing } from '../db/images-repo.js';
 import { getListing, markFailed, markProcessed } from '../db/listings-repo.js';
 import { upsertPredictions } from '../db/predictions-repo.js';
-import { inferPayload, parsePayload, QUEUES } from '../queues/registry.js';
+import { inferPayload, parsePayload, QUEUES, type InferPayload } from '../queues/registry.js';
+import { isFinalAttempt, type AttemptInfo } from './errors.js';
 import type { ListingClassifier, Modality } from './model-ports.js';
 import { meanPhotoEmbedding } from '../models/classifier/photo-mean.js';
 
@@ -31,8 +32,26 @@ interface PhotoSummary {
   failed: number;
 }
 
-export async function runInfer(deps: InferDeps, data: unknown): Promise<InferResult> {
+export async function runInfer(deps: InferDeps, data: unknown, attempt: AttemptInfo): Promise<InferResult> {
   const p = parsePayload(inferPayload, data, QUEUES.infer);
+  try {
+    return await inferListing(deps, p);
+  } catch (err) {
+    // The listing's flow ends here, so its last attempt records why; otherwise the listing would stay
+    // pending with no job left for it. A `classify` job (modelVersion set) is for a listing already
+    // processed: its failure costs only the new prediction, which the next `classify` asks for again.
+    if (!p.modelVersion && isFinalAttempt(err, attempt)) {
+      const tries = attempt.attemptsMade + 1;
+      const reason =
+        `Classification failed after ${tries} attempt${tries === 1 ? '' : 's'}: ${(err as Error).message} ` +
+        'Fix the cause, then run `queues retry infer`, or resubmit the listing with changed content.';
+      await markFailed(deps.db, p.listingId, p.listingHash, reason);
+    }
+    throw err;
+  }
+}
+
+async function inferListing(deps: InferDeps, p: InferPayload): Promise<InferResult> {
   const listing = await getListing(deps.db, p.listingId);
   if (!listing || listing.contentHash !== p.listingHash) return { outcome: 'stale' };
 

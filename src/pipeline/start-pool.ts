@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.js';
 import { createDb, type Db } from '../db/pool.js';
+import { configureSharp } from '../images/index.js';
 import { installShutdown, type Shutdown } from '../lifecycle.js';
 import { createLogger } from '../logging.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
@@ -17,7 +18,7 @@ import { POOL_QUEUES, QUEUES, type InferPayload } from '../queues/registry.js';
 import { loadPoolModels, type PoolModels, type PoolName } from './load-models.js';
 import { runInfer, type InferResult } from './infer-stage.js';
 import { runTextEmbed } from './text-embed-stage.js';
-import type { ImageCleanResult } from './image-clean-stage.js';
+import { runImageClean, type ImageCleanResult } from './image-clean-stage.js';
 
 export type { PoolName };
 
@@ -28,22 +29,26 @@ export interface StartedPool {
   shutdown: Shutdown;
 }
 
-/** The sandboxed processor file for image-clean (a forked child process per concurrent job). */
+/** The sandboxed processor file for image-clean (a forked child process per concurrent job slot). */
 export function imageCleanProcessorPath(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const ext = path.extname(fileURLToPath(import.meta.url)); // .ts under tsx, .js when built
   return path.join(here, `image-clean-processor${ext}`);
 }
 
-function handlerFor(name: PoolName, db: Db, models: PoolModels, metrics: Metrics): StageHandler | string {
+function handlerFor(name: PoolName, config: Config, db: Db, models: PoolModels, metrics: Metrics): StageHandler | string {
   switch (name) {
     case 'image-clean':
-      return imageCleanProcessorPath();
+      if (config.IMAGE_CLEAN_SANDBOXED) return imageCleanProcessorPath();
+      // IMAGE_CLEAN_SANDBOXED=false: in this process (sharp and onnxruntime still run on native threads),
+      // for debugging or where forking a child per slot costs too much memory.
+      configureSharp({ cache: false });
+      return (data, attempt) => runImageClean({ db, config, embedder: models.imageEmbedder }, data, attempt);
     case 'text-embed':
       // Models are read per job: the pool swaps them when the manifest changes.
       return (data) => runTextEmbed({ db, embedder: models.textEmbedder }, data);
     case 'infer':
-      return (data) =>
+      return (data, attempt) =>
         runInfer({
           db,
           classifier: models.classifier,
@@ -55,7 +60,7 @@ function handlerFor(name: PoolName, db: Db, models: PoolModels, metrics: Metrics
             metrics.predictions.inc({ category: p.category, modality: p.modality });
             metrics.topProbability.observe(p.topProbability);
           },
-        }, data);
+        }, data, attempt);
   }
 }
 
@@ -85,7 +90,7 @@ export async function startPool(name: PoolName, config: Config, options: { exitO
   const worker = createPoolWorker({
     queue: name === 'image-clean' ? QUEUES.imageClean : name === 'text-embed' ? QUEUES.textEmbed : QUEUES.infer,
     concurrency: config[CONCURRENCY[name]] as number,
-    handler: handlerFor(name, db, models, metrics),
+    handler: handlerFor(name, config, db, models, metrics),
     connection: redis,
     config,
     metrics,
@@ -94,11 +99,14 @@ export async function startPool(name: PoolName, config: Config, options: { exitO
       if (name === 'infer') return countInferOutcome(metrics, result as InferResult, data as InferPayload);
       if (name !== 'image-clean') return;
       const r = result as ImageCleanResult;
+      // A photo of content that moved on was skipped: its listing's newer jobs count it.
+      if (r.outcome === 'stale') return;
       metrics.imagesProcessed.inc({ outcome: 'cleaned', reason: 'none' });
       metrics.imageBytes.inc(r.bytes);
       metrics.imagePixels.inc(r.pixels);
       // The encoder ran in a sandboxed child (one photo per call there); its metrics arrive in the result.
-      if (r.encoder) {
+      // In process, the encoder recorded them itself.
+      if (r.encoder && config.IMAGE_CLEAN_SANDBOXED) {
         metrics.executionProvider.set({ role: 'image-encoder', provider: r.encoder.provider }, 1);
         metrics.inferenceBatchSize.observe({ role: 'image-encoder' }, 1);
         metrics.inferenceSeconds.observe({ role: 'image-encoder' }, r.encoder.seconds);
@@ -124,6 +132,11 @@ export async function startPool(name: PoolName, config: Config, options: { exitO
     ],
     options.exitOnShutdown ?? true,
   );
+  // Started by the supervisor (supervisor.ts): no terminal signal reaches this process group, so if the
+  // supervisor dies without forwarding one (SIGKILL), its IPC channel closing is the signal to stop.
+  // `request`, not `trigger`: a supervisor that forwarded a signal and then went away must not turn the
+  // drain it asked for into an immediate exit.
+  if (process.connected) process.once('disconnect', () => shutdown.request('supervisor gone'));
   void worker.run();
   log.info({ concurrency: config[CONCURRENCY[name]], metricsPort: server.port, models: models.describe() }, `${name} pool started`);
   return { name, metricsPort: server.port, metrics, shutdown };

@@ -3,7 +3,7 @@
 import type { Db, Queryable } from '../db/pool.js';
 import { markImagesSkipped } from '../db/images-repo.js';
 import { markSkipped, type ListingInput } from '../db/listings-repo.js';
-import { storeListingsWithPhotos, storeStatements } from '../db/submit-repo.js';
+import { storeListingsAndRevisions, storeStatements, type StoredListings } from '../db/submit-repo.js';
 import type { Listing } from '../domain/listing.js';
 import type { ListingFlowProducer } from '../queues/flows.js';
 
@@ -63,6 +63,8 @@ export async function submitListings(
     toEnqueue.map((w) => ({
       listingId: w.listing.id,
       listingHash: w.listing.contentHash,
+      revision: stored.revisions.get(w.listing.id) ?? 0,
+      requeue: stored.requeued.has(w.listing.id),
       images: w.photos,
       runId: work.runId,
       receivedAt,
@@ -76,8 +78,8 @@ async function storeListings(
   db: Queryable,
   work: { skip: SkippedListing[]; source: string; runId: number | null },
   all: ListingWithPhotos[],
-): Promise<{ touched: Set<string>; unchanged: string[]; skipped: string[] }> {
-  const outcome = await storeListingsWithPhotos(
+): Promise<{ touched: Set<string>; unchanged: string[]; skipped: string[] } & Omit<StoredListings, 'outcome'>> {
+  const { outcome, revisions, requeued } = await storeListingsAndRevisions(
     db,
     all.map((w) => ({
       listing: toInput(w.listing, work.source),
@@ -93,5 +95,5 @@ async function storeListings(
     await markImagesSkipped(db, s.photos.map((p) => p.imageId), `Not processed: its listing was skipped (${s.reason})`);
     skipped.push(s.listing.id);
   }
-  return { touched, unchanged: outcome.unchanged, skipped };
+  return { touched, unchanged: outcome.unchanged, skipped, revisions, requeued };
 }

@@ -2,7 +2,7 @@
 // embedder batches concurrent jobs itself) and store the vector under the encoder's version.
 import type { Queryable } from '../db/pool.js';
 import { getListing } from '../db/listings-repo.js';
-import { upsertTextEmbeddings } from '../db/embeddings-repo.js';
+import { upsertTextEmbeddingIfCurrent } from '../db/embeddings-repo.js';
 import { QUEUES, parsePayload, textEmbedPayload } from '../queues/registry.js';
 import type { TextEmbedder } from './model-ports.js';
 
@@ -23,6 +23,8 @@ export async function runTextEmbed(deps: TextEmbedDeps, data: unknown): Promise<
   if (!deps.embedder) return { outcome: 'no_encoder' };
   if (listing.modelText.trim() === '') return { outcome: 'no_text' };
   const vector = await deps.embedder.embed({ text: listing.modelText, name: listing.name, price: listing.price, location: listing.location });
-  await upsertTextEmbeddings(deps.db, deps.embedder.version, [{ listingId: listing.id, vector }]);
+  // The listing may have been edited while this job embedded it; the write checks again, atomically.
+  const current = { listingId: listing.id, contentHash: p.listingHash };
+  if (!(await upsertTextEmbeddingIfCurrent(deps.db, deps.embedder.version, current, vector))) return { outcome: 'stale' };
   return { outcome: 'embedded', version: deps.embedder.version };
 }

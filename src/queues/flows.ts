@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { FlowProducer, Queue, type FlowJob, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import { FinishedFlowCleaner } from './finished-flows.js';
 import {
   JOB_NAMES,
   QUEUES,
@@ -16,6 +17,16 @@ import {
 export interface ListingWork {
   listingId: string;
   listingHash: string;
+  /**
+   * The listing's content revision as stored (listings.revision); part of every job id, so content
+   * returning to an earlier hash still gets fresh jobs. Absent means 0.
+   */
+  revision?: number;
+  /**
+   * The same content is asked for again while the listing is still pending: if its earlier flow has
+   * finished (without settling the listing), that flow is removed so this one really runs.
+   */
+  requeue?: boolean;
   images: { imageId: string; source: string }[];
   runId: number | null;
   receivedAt: number;
@@ -35,6 +46,7 @@ export function defaultJobOptions(config: RetryConfig): JobsOptions {
 
 export function buildListingFlow(work: ListingWork, config: RetryConfig): FlowJob {
   const base = defaultJobOptions(config);
+  const revision = work.revision ?? 0;
   // A child that fails for good (a broken photo) must not block its listing: the parent still runs
   // and reads each photo's recorded outcome from Postgres.
   const childOpts: JobsOptions = { ...base, ignoreDependencyOnFailure: true };
@@ -49,13 +61,13 @@ export function buildListingFlow(work: ListingWork, config: RetryConfig): FlowJo
       listingHash: work.listingHash,
       runId: work.runId,
     } satisfies ImageCleanPayload,
-    opts: { ...childOpts, jobId: jobIds.image(img.imageId, work.listingHash) },
+    opts: { ...childOpts, jobId: jobIds.image(img.imageId, work.listingHash, revision) },
   }));
   const text: FlowJob = {
     name: JOB_NAMES.textEmbed,
     queueName: QUEUES.textEmbed,
     data: { v: 1, listingId: work.listingId, listingHash: work.listingHash, runId: work.runId } satisfies TextEmbedPayload,
-    opts: { ...childOpts, jobId: jobIds.text(work.listingId, work.listingHash) },
+    opts: { ...childOpts, jobId: jobIds.text(work.listingId, work.listingHash, revision) },
   };
   return {
     name: JOB_NAMES.infer,
@@ -67,31 +79,39 @@ export function buildListingFlow(work: ListingWork, config: RetryConfig): FlowJo
       runId: work.runId,
       receivedAt: work.receivedAt,
     } satisfies InferPayload,
-    opts: { ...base, jobId: jobIds.infer(work.listingId, work.listingHash) },
+    opts: { ...base, jobId: jobIds.infer(work.listingId, work.listingHash, revision) },
     children: [...images, text],
   };
 }
 
 export class ListingFlowProducer {
   private readonly producer: FlowProducer;
+  private readonly cleaner: FinishedFlowCleaner;
 
   constructor(
     connection: Redis,
     private readonly config: RetryConfig & Pick<Config, 'QUEUE_PREFIX'>,
   ) {
     this.producer = new FlowProducer({ connection, prefix: config.QUEUE_PREFIX });
+    this.cleaner = new FinishedFlowCleaner(connection, config.QUEUE_PREFIX);
   }
 
-  /** Adds flows in chunks (one Redis transaction each); re-adding an existing job id is a no-op. */
+  /**
+   * Adds flows in chunks (one Redis transaction each); re-adding an existing job id is a no-op, except
+   * that a requeued listing's finished flow is cleared first (see finished-flows.ts).
+   */
   async enqueue(works: ListingWork[], chunkSize = 250): Promise<void> {
     for (let i = 0; i < works.length; i += chunkSize) {
-      const flows = works.slice(i, i + chunkSize).map((w) => buildListingFlow(w, this.config));
+      const part = works.slice(i, i + chunkSize);
+      const flows = part.map((w) => buildListingFlow(w, this.config));
+      await Promise.all(flows.filter((_, k) => part[k]!.requeue).map((f) => this.cleaner.clear(f)));
       await this.producer.addBulk(flows);
     }
   }
 
-  close(): Promise<void> {
-    return this.producer.close();
+  async close(): Promise<void> {
+    await this.cleaner.close();
+    await this.producer.close();
   }
 }
 

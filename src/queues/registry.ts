@@ -70,11 +70,15 @@ export class PayloadError extends Error {
 }
 
 /**
- * Job ids derive from listing/image ids plus the listing's content hash, so re-adding the same
- * listing is a no-op while a changed listing gets fresh jobs. BullMQ forbids ':' in custom ids.
+ * Job ids derive from listing/image ids plus the listing's content hash and content revision (a count of
+ * content changes, migration 0004), so re-adding the same listing is a no-op while a changed listing
+ * gets fresh jobs, even when its content returns to an earlier hash (A -> B -> A): BullMQ keeps finished
+ * jobs for a while, and re-adding one of those ids would do nothing. Revision 0 adds no suffix, so ids
+ * of jobs queued before revisions existed stay the same. BullMQ forbids ':' in custom ids.
  */
+const suffix = (listingHash: string, revision: number) => `${listingHash.slice(0, 16)}${revision > 0 ? `.r${revision}` : ''}`;
 export const jobIds = {
-  infer: (listingId: string, listingHash: string) => `infer.${listingId}.${listingHash.slice(0, 16)}`,
-  text: (listingId: string, listingHash: string) => `text.${listingId}.${listingHash.slice(0, 16)}`,
-  image: (imageId: string, listingHash: string) => `image.${imageId}.${listingHash.slice(0, 16)}`,
+  infer: (listingId: string, listingHash: string, revision: number) => `infer.${listingId}.${suffix(listingHash, revision)}`,
+  text: (listingId: string, listingHash: string, revision: number) => `text.${listingId}.${suffix(listingHash, revision)}`,
+  image: (imageId: string, listingHash: string, revision: number) => `image.${imageId}.${suffix(listingHash, revision)}`,
 };
