@@ -11,8 +11,10 @@ export interface ClosePart {
 export interface Shutdown {
   /** Resolves when shutdown has finished (for callers that want to await it in tests). */
   done: Promise<void>;
-  /** Starts the shutdown as a signal would. */
+  /** Starts the shutdown as a signal would (a second call, like a second signal, exits at once). */
   trigger: (reason: string) => void;
+  /** Starts the shutdown unless it has started: for events that repeat what a signal already said. */
+  request: (reason: string) => void;
 }
 
 export function installShutdown(log: Logger, timeoutMs: number, parts: ClosePart[], exit = true): Shutdown {
@@ -54,5 +56,8 @@ export function installShutdown(log: Logger, timeoutMs: number, parts: ClosePart
   };
   process.on('SIGTERM', () => trigger('SIGTERM'));
   process.on('SIGINT', () => trigger('SIGINT'));
-  return { done, trigger };
+  const request = (reason: string) => {
+    if (!started) trigger(reason);
+  };
+  return { done, trigger, request };
 }
