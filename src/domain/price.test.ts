@@ -12,11 +12,12 @@ describe('parsePrice', () => {
     ['1250', 1250],
     ['£5 ono', 5],
     ['£.50', 0.5],
+    ['£1,250,000', 1250000],
   ])('reads %j as %d', (raw, expected) => {
     expect(parsePrice(raw)).toBe(expected);
   });
 
-  it.each([['free'], [''], ['   '], ['£'], ['POA'], ['1.250.00'], ['£5 - £10'], ['£5 for 2']])(
+  it.each([['free'], [''], ['   '], ['£'], ['POA'], ['1.250.00'], ['£5 - £10'], ['£5 for 2'], ['-£5'], ['- 5'], ['£1,25']])(
     'treats %j as missing (null), never zero',
     (raw) => {
       expect(parsePrice(raw)).toBeNull();
