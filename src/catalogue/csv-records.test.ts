@@ -41,6 +41,11 @@ describe('readCsvRecords', () => {
     ]);
   });
 
+  it('drops NUL characters, which Postgres would refuse for the whole chunk of rows', async () => {
+    const items = await read('nul.csv', Buffer.from(',a,b,c\n0,So\u0000fa,y,z\n'));
+    expect(items).toEqual([{ kind: 'record', line: 2, fields: ['0', 'Sofa', 'y', 'z'] }]);
+  });
+
   it('reads CRLF files and a UTF-8 byte order mark', async () => {
     const bom = Buffer.from([0xef, 0xbb, 0xbf]);
     const items = await read('crlf.csv', Buffer.concat([bom, Buffer.from(',a,b,c\r\n0,x,y,z\r\n1,"p, q",r,s\r\n')]));

@@ -31,9 +31,13 @@ interface ParsedRecord {
   info: { bytes: number };
 }
 
-/** "\r\n" and bare "\r" inside a field were line breaks in the listing text; edge whitespace is noise. */
+/**
+ * "\r\n" and bare "\r" inside a field were line breaks in the listing text; edge whitespace is noise.
+ * NUL characters are dropped: they carry no text, and Postgres refuses them in a text column, which
+ * would fail the whole statement (and so the run) that stores the row's chunk.
+ */
 export function normaliseField(field: string): string {
-  return field.replace(/\r\n?/g, '\n').trim();
+  return field.replace(/\r\n?/g, '\n').replaceAll('\u0000', '').trim();
 }
 
 /** csv-parse counts "\r" as a line end, so the line numbers in its messages would mislead. */
