@@ -12,6 +12,7 @@ import { QueueAdmin } from '../../queues/queue-admin.js';
 import { resolveCatalogue } from '../default-catalogue.js';
 import { printSummary } from '../output.js';
 import { backfillProgressBar } from '../progress.js';
+import { parseNumber } from '../options.js';
 
 export interface BackfillCliOptions {
   catalogue?: string;
@@ -51,7 +52,7 @@ export function registerBackfill(program: Command): void {
     .option('--products <file>', 'Products.csv')
     .option('--images <file>', 'Images.csv')
     .option('--image-dir <dir>', 'folder of <image id>.jpg photos')
-    .option('--limit <n>', 'only the first N listings', (v) => Number.parseInt(v, 10))
+    .option('--limit <n>', 'only the first N listings', parseNumber('--limit', 'whole>=1'))
     .option('--no-wait', 'enqueue and return without waiting for the pools')
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the summary as one JSON object on the last line')

@@ -27,6 +27,7 @@ import { DEFAULT_MEMBERS } from '../../models/classifier/train.js';
 import { runClassify } from './classify.js';
 import { formatFit } from './setup.js';
 import { formatTrain, runTrain } from './train.js';
+import { parseNumber } from '../options.js';
 
 const say = (json: boolean | undefined, line: string) => {
   if (!json) process.stderr.write(`${line}\n`);
@@ -36,7 +37,7 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('The main job: backfill the default catalogue, fit and train the offline models if needed, classify, evaluate.')
-    .option('--limit <n>', 'only the first N listings', (v) => Number.parseInt(v, 10))
+    .option('--limit <n>', 'only the first N listings', parseNumber('--limit', 'whole>=1'))
     .option('--retrain', 'fit the encoders and train the classifier again even if current ones exist', false)
     .option('--no-holdout', 'fit and train on every labelled listing, test split included (production models; the held-out evaluation is skipped)')
     .option('--json', 'print the summary as one JSON object on the last line')
@@ -79,6 +80,9 @@ export function registerDemo(program: Command): void {
         }
         const classify = await runClassify({ wait: true, json: opts.json });
         say(opts.json, `Classified ${classify.enqueued} listing(s) with ${classify.modelVersion}.`);
+        if (classify.incomplete) say(opts.json, `  INCOMPLETE: ${classify.incomplete}`);
+        // As `backfill`: the figures still print, but a run that left work undone exits 2.
+        if (backfill.incomplete || classify.incomplete) process.exitCode = 2;
         if (!opts.holdout) {
           const human = 'No held-out evaluation: every labelled listing, test split included, was used for fitting and training. ' +
             'Score these models on a catalogue they never saw: npm run cli -- evaluate --products P --images I --image-dir D';

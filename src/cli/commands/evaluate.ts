@@ -4,6 +4,7 @@ import { loadConfig } from '../../config.js';
 import { createLogger } from '../../logging.js';
 import { evaluateCatalogue } from '../../training/evaluate.js';
 import { resolveCatalogue } from '../default-catalogue.js';
+import { parseNumber } from '../options.js';
 
 export function registerEvaluate(program: Command): void {
   program
@@ -14,7 +15,7 @@ export function registerEvaluate(program: Command): void {
     .option('--images <file>', 'Images.csv')
     .option('--image-dir <dir>', 'folder of <image id>.jpg photos')
     .option('--split <which>', '"all" listings (a catalogue the models never saw) or the held-out "test" split of product ids', 'all')
-    .option('--limit <n>', 'only the first N listings', (v) => Number.parseInt(v, 10))
+    .option('--limit <n>', 'only the first N listings', parseNumber('--limit', 'whole>=1'))
     .option('--predictions <file>', 'also write one JSON line per scored listing (id, truth, combined/text/photo predictions, confidence)')
     .option('--json', 'accepted for symmetry: the output is always JSON')
     .action(async (opts: { catalogue?: string; products?: string; images?: string; imageDir?: string; split: string; limit?: number; predictions?: string }) => {

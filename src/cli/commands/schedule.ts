@@ -9,6 +9,7 @@ import { connectRedis } from '../../queues/connection.js';
 import { NightlySchedule } from '../../queues/scheduler.js';
 import { NIGHTLY_KIND } from '../../pipeline/nightly.js';
 import { printSummary, type OutputOptions } from '../output.js';
+import { parseNumber } from '../options.js';
 
 async function withSchedule<T>(fn: (s: NightlySchedule, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
@@ -68,9 +69,9 @@ export function registerSchedule(program: Command): void {
     .command('run-now')
     .description('Enqueue a nightly backfill now (a scheduler process runs it; never two at once).')
     .option('--catalogue <dir>', 'catalogue folder (default: NIGHTLY_CATALOGUE_DIR or the default catalogue)')
-    .option('--limit <n>', 'only the first N listings', (v) => Number.parseInt(v, 10))
+    .option('--limit <n>', 'only the first N listings', parseNumber('--limit', 'whole>=1'))
     .option('--no-wait', 'return once enqueued')
-    .option('--timeout <seconds>', 'how long to wait for the run', (v) => Number.parseInt(v, 10), 3600)
+    .option('--timeout <seconds>', 'how long to wait for the run', parseNumber('--timeout', 'positive'), 3600)
     .option('--json', 'print the summary as one JSON object')
     .action(async (opts: RunNowOptions) => {
       const out = await withSchedule(async (s) => {
@@ -85,7 +86,9 @@ export function registerSchedule(program: Command): void {
             ? `Nightly job ${out.jobId}: ${result.outcome}${result.runId ? ` (run ${result.runId})` : ''}${result.reason ? `: ${result.reason}` : ''}`
             : `Nightly job ${out.jobId} enqueued.`;
       printSummary(opts, human, out);
+      // As `backfill`: 2 when the run did not do all its work (incomplete, or skipped for a run in progress).
       if (out.state === 'failed') process.exitCode = 1;
+      else if (result?.outcome && result.outcome !== 'finished') process.exitCode = 2;
     });
   cmd
     .command('remove')

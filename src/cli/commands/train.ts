@@ -6,6 +6,7 @@ import { createDb } from '../../db/pool.js';
 import { createLogger } from '../../logging.js';
 import { DEFAULT_MEMBERS } from '../../models/classifier/train.js';
 import { trainFromDb, type TrainResult } from '../../training/train-classifier.js';
+import { numberOption } from '../options.js';
 import { printSummary } from '../output.js';
 
 export interface TrainCliOptions {
@@ -48,12 +49,12 @@ export async function runTrain(opts: TrainCliOptions): Promise<TrainResult> {
       { db, config, log },
       {
         holdout: opts.holdout,
-        seed: Number(opts.seed),
-        epochs: Number(opts.epochs),
-        lr: Number(opts.lr),
-        batchSize: Number(opts.batchSize),
-        patience: Number(opts.patience),
-        members: Number(opts.members),
+        seed: numberOption('--seed', opts.seed, 'whole>=0'),
+        epochs: numberOption('--epochs', opts.epochs, 'whole>=1'),
+        lr: numberOption('--lr', opts.lr, 'positive'),
+        batchSize: numberOption('--batch-size', opts.batchSize, 'whole>=1'),
+        patience: numberOption('--patience', opts.patience, 'whole>=1'),
+        members: numberOption('--members', opts.members, 'whole>=1'),
         resume: opts.resume,
         onProgress: (p) => {
           if (!show) return;
