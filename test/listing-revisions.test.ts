@@ -1,6 +1,7 @@
 // Resubmitting listings through the real pools: content that returns to an earlier hash (A -> B -> A) is
 // processed again although BullMQ still keeps A's finished jobs (job ids carry the content revision),
-// unchanged content enqueues nothing, and a pending listing whose flow already finished is requeued.
+// unchanged content enqueues nothing, a pending listing whose flow already finished is requeued, and a
+// listing skipped as a duplicate is processed once it is submitted without being one.
 // The image-clean pool runs in process here (IMAGE_CLEAN_SANDBOXED=0); other suites cover the sandbox.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -100,5 +101,22 @@ describe('resubmitting listings', () => {
     await t.db.query(`UPDATE listings SET status = 'pending', processed_at = NULL WHERE id = 'L1'`);
     expect((await submit(work.A)).enqueued).toEqual(['L1']);
     await processedAfter(before, 'solid oak table');
+  }, 120_000);
+
+  it('processes a listing skipped as a duplicate once it is submitted without being one', async () => {
+    const asDuplicate = () =>
+      submitListings({ db: t.db, producer }, { process: [], skip: [{ ...work.B, reason: 'Duplicate of listing L0' }], source: 'backfill', runId: null });
+    expect(await asDuplicate()).toMatchObject({ enqueued: [], skipped: ['L1'] });
+    expect((await state()).status).toBe('skipped');
+    expect(await photoStatus()).toEqual([{ id: 'p2', status: 'skipped' }]);
+    // Still a duplicate on the next run: still skipped, nothing enqueued.
+    expect(await asDuplicate()).toMatchObject({ enqueued: [], skipped: ['L1'] });
+    expect((await state()).status).toBe('skipped');
+
+    // Same content, no longer a duplicate (its original was edited or dropped): processed, photo included.
+    const before = Date.now();
+    expect((await submit(work.B)).enqueued).toEqual(['L1']);
+    await processedAfter(before, 'solid oak table, scratched');
+    expect(await photoStatus()).toEqual([{ id: 'p2', status: 'cleaned' }]);
   }, 120_000);
 });

@@ -121,10 +121,13 @@ describe('repositories', () => {
 
     expect(await listings.markProcessed(t.db, 'a', 'h1')).toBe(true);
     expect(await listings.markSkipped(t.db, 'b', 'h1', 'no photos and no text')).toBe(true);
-    const done = await listings.getListings(t.db, ['a', 'b']);
-    expect(await listings.upsertListings(t.db, input, run.id + 1)).toEqual({ inserted: [], changed: [], unchanged: ['a', 'b'] });
-    expect(await listings.getListings(t.db, ['a', 'b'])).toEqual(done);
-    expect(await listings.countByStatus(t.db)).toEqual({ pending: 0, processed: 1, failed: 0, skipped: 1 });
+    const done = await listings.getListings(t.db, ['a']);
+    // A processed listing stays as it is; a skipped one is submitted again as work (whether it is skipped
+    // is decided on every submit, and the submit marks it skipped again when it still is).
+    const next = await runs.startRun(t.db, { kind: 'backfill', source: 'builtin' });
+    expect(await listings.upsertListings(t.db, input, next.id)).toEqual({ inserted: [], changed: ['b'], unchanged: ['a'] });
+    expect(await listings.getListings(t.db, ['a'])).toEqual(done);
+    expect(await listings.countByStatus(t.db)).toEqual({ pending: 1, processed: 1, failed: 0, skipped: 0 });
   });
 
   it('reports a changed content hash as changed, and ignores updates from a stale job', async () => {

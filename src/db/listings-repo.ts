@@ -59,6 +59,12 @@ const contentTuple = (alias: string) => `(${CONTENT_COLUMNS.map((c) => `${alias}
 // One statement per chunk. `prev` reads the rows as they were before this statement (all CTEs share
 // one snapshot), which is what the outcome is computed from. The ON CONFLICT ... WHERE skips rows with
 // nothing new, so rerunning an unchanged catalogue writes nothing.
+// Same content, but the listing is to be worked on again: a failed one when retrying failures ($16), and
+// a skipped one always, because whether a listing is skipped (a duplicate) is decided again on every
+// submit: a duplicate whose original was edited or dropped is processed now, and one that is still a
+// duplicate is marked skipped again by the caller in the same transaction.
+const REOPEN = (alias: string) => `(($16 AND ${alias}.status = 'failed') OR ${alias}.status = 'skipped')`;
+
 /**
  * The listing upsert as CTEs (input, prev, upserted, outcomes(id, outcome, revision, same_content)) over
  * parameters $1..$16, so that a caller can add statements on `outcomes` and still send one statement
@@ -83,14 +89,14 @@ upserted AS (
     -- Counts content changes only (migration 0004): job ids carry it, see jobIds in queues/registry.ts.
     revision      = CASE WHEN l.content_hash <> EXCLUDED.content_hash THEN l.revision + 1 ELSE l.revision END,
     source        = CASE WHEN l.content_hash <> EXCLUDED.content_hash THEN EXCLUDED.source ELSE l.source END,
-    status        = CASE WHEN l.content_hash <> EXCLUDED.content_hash OR ($16 AND l.status = 'failed') THEN 'pending' ELSE l.status END,
-    status_reason = CASE WHEN l.content_hash <> EXCLUDED.content_hash OR ($16 AND l.status = 'failed') THEN NULL ELSE l.status_reason END,
-    processed_at  = CASE WHEN l.content_hash <> EXCLUDED.content_hash OR ($16 AND l.status = 'failed') THEN NULL ELSE l.processed_at END,
-    last_run_id   = CASE WHEN l.content_hash <> EXCLUDED.content_hash OR ($16 AND l.status = 'failed') OR l.status = 'pending'
+    status        = CASE WHEN l.content_hash <> EXCLUDED.content_hash OR ${REOPEN('l')} THEN 'pending' ELSE l.status END,
+    status_reason = CASE WHEN l.content_hash <> EXCLUDED.content_hash OR ${REOPEN('l')} THEN NULL ELSE l.status_reason END,
+    processed_at  = CASE WHEN l.content_hash <> EXCLUDED.content_hash OR ${REOPEN('l')} THEN NULL ELSE l.processed_at END,
+    last_run_id   = CASE WHEN l.content_hash <> EXCLUDED.content_hash OR ${REOPEN('l')} OR l.status = 'pending'
                          THEN EXCLUDED.last_run_id ELSE l.last_run_id END,
     updated_at    = now()
   WHERE l.content_hash <> EXCLUDED.content_hash
-     OR ($16 AND l.status = 'failed')
+     OR ${REOPEN('l')}
      OR (l.status = 'pending' AND l.last_run_id IS DISTINCT FROM EXCLUDED.last_run_id)
      OR ${contentTuple('l')} IS DISTINCT FROM ${contentTuple('EXCLUDED')}
   RETURNING l.id, l.revision
@@ -98,7 +104,7 @@ upserted AS (
 outcomes AS (
   SELECT i.id,
          CASE WHEN p.id IS NULL THEN 'inserted'
-              WHEN p.content_hash <> i.content_hash OR p.status = 'pending' OR ($16 AND p.status = 'failed') THEN 'changed'
+              WHEN p.content_hash <> i.content_hash OR p.status = 'pending' OR ${REOPEN('p')} THEN 'changed'
               ELSE 'unchanged' END AS outcome,
          -- The revision after this statement: the written row's, else (nothing written) the stored one.
          COALESCE(u.revision, p.revision, 0) AS revision,
