@@ -89,6 +89,14 @@ describe('nightly backfill scheduler', () => {
     expect(closed?.error).toMatch(/stopped before it finished/);
   });
 
+  it('counts a nightly run that fails before it starts (catalogue missing) as failed, for the alert', async () => {
+    const failedRuns = async () =>
+      Number(/listing_pipeline_runs_total\{kind="nightly",outcome="failed",process="nightly-test"\} (\d+)/.exec(await metrics.registry.metrics())?.[1] ?? 0);
+    const before = await failedRuns();
+    await expect(runNightly(deps, { v: 1, catalogueDir: path.join(dir, 'no-such-catalogue'), limit: null, trigger: 'schedule' })).rejects.toThrow();
+    expect(await failedRuns()).toBe(before + 1);
+  });
+
   it('installs the schedule from configuration and runs a triggered job through the queue', async () => {
     let s: StartedScheduler | undefined;
     const schedule = new NightlySchedule(redis, { QUEUE_PREFIX: t.prefix });

@@ -36,7 +36,7 @@ export function createMetrics(process: string) {
   });
   const jobWait = new client.Histogram({
     name: `${METRIC_PREFIX}job_wait_seconds`,
-    help: 'Time a job waited in its queue before a worker picked it up, per queue.',
+    help: 'Time a job waited in its queue before a worker picked it up, per queue (infer: classify jobs only; a flow\'s infer job waits for its children, which their queues report).',
     labelNames: ['queue'] as const,
     buckets: WAIT_BUCKETS,
     registers: [registry],

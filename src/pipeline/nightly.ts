@@ -55,11 +55,12 @@ async function runningNightly(db: Queryable): Promise<{ id: number; started_at: 
 export async function runNightly(deps: NightlyDeps, data: NightlyPayload): Promise<NightlyResult> {
   const { db, log, metrics, config } = deps;
   const dir = data.catalogueDir ?? config.NIGHTLY_CATALOGUE_DIR;
-  const paths = dir ? catalogueInDir(dir) : await defaultCatalogue(config);
-  await migrate(config);
-
   let result: NightlyResult | undefined;
   try {
+    // Inside the try: a catalogue that cannot be found or a migration that fails is a failed run too,
+    // counted, so that the failed-nightly alert fires instead of the night passing silently.
+    const paths = dir ? catalogueInDir(dir) : await defaultCatalogue(config);
+    await migrate(config);
     await db.withSession(async (session) => {
       if (!(await tryNightlyLock(session))) {
         const running = await runningNightly(db);

@@ -64,9 +64,13 @@ function handlerFor(name: PoolName, config: Config, db: Db, models: PoolModels, 
   }
 }
 
+const isClassifyJob = (data: unknown): boolean => Boolean((data as Partial<InferPayload> | undefined)?.modelVersion);
+
 /** Listing outcomes and end-to-end latency (received -> final status stored), counted once per listing. */
-function countInferOutcome(metrics: Metrics, r: InferResult, data: InferPayload): void {
-  if (r.outcome === 'stale') return;
+export function countInferOutcome(metrics: Metrics, r: InferResult, data: InferPayload): void {
+  // A `classify` job (modelVersion set) re-predicts a listing already counted when it was processed;
+  // its receivedAt is when `classify` ran, so it is not a listing's end-to-end latency either.
+  if (r.outcome === 'stale' || isClassifyJob(data)) return;
   metrics.listingsProcessed.inc({ outcome: r.outcome === 'failed' ? 'failed' : 'processed' });
   const source = data.runId === null ? 'live' : 'backfill';
   metrics.listingEndToEnd.observe({ source }, Math.max(0, Date.now() - data.receivedAt) / 1000);
@@ -112,10 +116,13 @@ export async function startPool(name: PoolName, config: Config, options: { exitO
         metrics.inferenceSeconds.observe({ role: 'image-encoder' }, r.encoder.seconds);
       }
     },
-    onFinalFailure: (reason) => {
+    onFinalFailure: (reason, data) => {
       if (name === 'image-clean') metrics.imagesProcessed.inc({ outcome: 'failed', reason });
-      if (name === 'infer') metrics.listingsProcessed.inc({ outcome: 'failed' });
+      if (name === 'infer' && !isClassifyJob(data)) metrics.listingsProcessed.inc({ outcome: 'failed' });
     },
+    // An infer job of a listing's flow is its parent: before pickup it waited for its children. Only a
+    // `classify` job (no children) waited in the queue proper.
+    ...(name === 'infer' ? { queueWaitOf: isClassifyJob } : {}),
   });
   const server = await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT);
   const shutdown = installShutdown(

@@ -20,8 +20,13 @@ export interface PoolWorkerOptions {
   log: Logger;
   /** Called with each completed job's return value (image-clean reports bytes/pixels this way). */
   onCompleted?: (result: unknown, data: unknown) => void;
-  /** Called when a job fails for good (no attempts left or bad input), with its reason class. */
-  onFinalFailure?: (reason: string) => void;
+  /** Called when a job fails for good (no attempts left or bad input), with its reason class and payload. */
+  onFinalFailure?: (reason: string, data: unknown) => void;
+  /**
+   * Whether a job's time before pickup is queueing (default: always). A flow parent's is not: it sat in
+   * waiting-children while its children ran, so counting it would blame this queue for their time.
+   */
+  queueWaitOf?: (data: unknown) => boolean;
 }
 
 /** The reason class toProcessor put in front of a permanent error's message, e.g. "[corrupt] ...". */
@@ -61,7 +66,9 @@ export function createPoolWorker(opts: PoolWorkerOptions): Worker {
   });
   const m = opts.metrics;
   worker.on('active', (job) => {
-    if (job.processedOn) m.jobWait.observe({ queue: opts.queue }, Math.max(0, job.processedOn - job.timestamp) / 1000);
+    if (job.processedOn && (opts.queueWaitOf?.(job.data) ?? true)) {
+      m.jobWait.observe({ queue: opts.queue }, Math.max(0, job.processedOn - job.timestamp) / 1000);
+    }
   });
   worker.on('completed', (job, result) => {
     m.jobsCompleted.inc({ queue: opts.queue });
@@ -76,7 +83,7 @@ export function createPoolWorker(opts: PoolWorkerOptions): Worker {
     const reason = permanent ? (/^\[([a-z_]{1,40})\] /.exec(err.message)?.[1] ?? 'bad_input') : 'transient';
     m.jobsFailed.inc({ queue: opts.queue, reason });
     const final = permanent || (job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1));
-    if (final) opts.onFinalFailure?.(permanent ? reasonFromMessage(err.message) : 'transient');
+    if (final) opts.onFinalFailure?.(permanent ? reasonFromMessage(err.message) : 'transient', job?.data);
     if (job?.processedOn && job.finishedOn) {
       m.jobProcessing.observe({ queue: opts.queue }, (job.finishedOn - job.processedOn) / 1000);
     }
