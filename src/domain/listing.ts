@@ -87,7 +87,10 @@ export interface ContentHashFields {
  * sha256 (hex) over the fields that decide what the pipeline computes: every raw field and the image
  * ids in order. A versioned JSON array is the canonical form: field order is fixed and JSON string
  * escaping is deterministic, so the hash is stable across runs and machines. create_time is left out:
- * it only feeds duplicate detection, and photo bytes are hashed by the image step itself.
+ * it only feeds duplicate detection. The category is in: it is the label, which inference does not
+ * read, but a corrected label must reach the stored row (and the next training set); reprocessing that
+ * one listing is the price. Photo bytes are not in: a photo file replaced under the same image id is not
+ * seen as a change by a backfill (webhook photos can carry a producer hash: images.content_hash).
  */
 export function listingContentHash(fields: ContentHashFields): string {
   const canonical = JSON.stringify([
