@@ -87,9 +87,9 @@ export interface ContentHashFields {
  * sha256 (hex) over the fields that decide what the pipeline computes: every raw field and the image
  * ids in order. A versioned JSON array is the canonical form: field order is fixed and JSON string
  * escaping is deterministic, so the hash is stable across runs and machines. create_time is left out:
- * it only feeds duplicate detection. The category is in: it is the label, which inference does not
- * read, but a corrected label must reach the stored row (and the next training set); reprocessing that
- * one listing is the price. Photo bytes are not in: a photo file replaced under the same image id is not
+ * it only feeds duplicate detection. The category (the label) is in although inference does not read
+ * it, so a label correction reprocesses that listing needlessly; taking it out would change every stored
+ * hash and reprocess the whole catalogue once, so it stays until the hash's next version. Photo bytes are not in: a photo file replaced under the same image id is not
  * seen as a change by a backfill (webhook photos can carry a producer hash: images.content_hash).
  */
 export function listingContentHash(fields: ContentHashFields): string {
