@@ -11,9 +11,12 @@ import * as images from '../src/db/images-repo.js';
 import * as runs from '../src/db/runs-repo.js';
 import * as embeddings from '../src/db/embeddings-repo.js';
 import * as predictions from '../src/db/predictions-repo.js';
-import { storeListingsWithPhotos } from '../src/db/submit-repo.js';
+import { storeListingsAndRevisions } from '../src/db/submit-repo.js';
 import { checkMigrationFileNames, defaultMigrationsDir, migrate } from '../src/db/migrate.js';
 import { createTestSchema, type TestSchema } from './support/db.js';
+
+/** The store's listing outcomes (what these tests assert on). */
+const storeListingsWithPhotos = async (...args: Parameters<typeof storeListingsAndRevisions>) => (await storeListingsAndRevisions(...args)).outcome;
 
 const ALL_MIGRATIONS = checkMigrationFileNames(readdirSync(defaultMigrationsDir())).map((f) => f.replace(/\.sql$/, ''));
 

@@ -2,7 +2,7 @@
 // its listing, and jobs for content that has since changed write nothing (the checks sit in the same
 // SQL statement as the write, so an edit landing mid-job is caught too).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storeListingsWithPhotos } from '../src/db/submit-repo.js';
+import { storeListingsAndRevisions } from '../src/db/submit-repo.js';
 import { getListing, markProcessed, type ListingInput } from '../src/db/listings-repo.js';
 import { imagesForListing } from '../src/db/images-repo.js';
 import { renderSyntheticPhoto } from '../src/images/index.js';
@@ -35,7 +35,7 @@ describe('pipeline stages: final infer failure and stale writes', () => {
 
   beforeAll(async () => {
     t = await createTestSchema({ prefix: 'guards' });
-    await storeListingsWithPhotos(
+    await storeListingsAndRevisions(
       t.db,
       ['inf', 'txt', 'img-stale', 'img-race', 'img-fail'].map((id) => ({ listing: listing(id), photos: [{ id: `${id}-0`, listingId: id, position: 0, sourceUri: `/nowhere/${id}.jpg` }] })),
       null,

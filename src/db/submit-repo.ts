@@ -63,14 +63,5 @@ export async function storeListingsAndRevisions(
   return { outcome, revisions, requeued };
 }
 
-/** storeListingsAndRevisions without the revisions. */
-export async function storeListingsWithPhotos(
-  db: Queryable,
-  items: readonly { listing: ListingInput; photos: readonly ImageInput[] }[],
-  runId: number | null,
-): Promise<UpsertOutcome> {
-  return (await storeListingsAndRevisions(db, items, runId)).outcome;
-}
-
-/** How many statements storeListingsWithPhotos sends for this many listings. */
+/** How many statements storeListingsAndRevisions sends for this many listings. */
 export const storeStatements = (listings: number): number => Math.ceil(listings / ROWS_PER_STATEMENT);
