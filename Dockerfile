@@ -7,11 +7,9 @@
 ARG NODE_IMAGE=node:20-bookworm-slim
 ARG CUDA_IMAGE=nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04
 
-# onnxruntime-node's install script fetches the CUDA provider libraries from outside the npm registry;
-# "skip" (the default) keeps the CPU provider only, "cuda12" installs the CUDA provider as well.
 FROM ${NODE_IMAGE} AS deps-dev
-ARG ONNXRUNTIME_NODE_INSTALL=skip
-ENV ONNXRUNTIME_NODE_INSTALL=${ONNXRUNTIME_NODE_INSTALL}
+# Only the TypeScript build runs here: the CUDA provider is never needed, whatever the build arg says.
+ENV ONNXRUNTIME_NODE_INSTALL=skip
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
@@ -22,6 +20,8 @@ COPY src ./src
 COPY workers ./workers
 RUN npm run build
 
+# onnxruntime-node's install script fetches the CUDA provider libraries from outside the npm registry;
+# "skip" (the default) keeps the CPU provider only, "cuda12" installs the CUDA provider as well.
 FROM ${NODE_IMAGE} AS deps-prod
 ARG ONNXRUNTIME_NODE_INSTALL=skip
 ENV ONNXRUNTIME_NODE_INSTALL=${ONNXRUNTIME_NODE_INSTALL}
@@ -66,11 +66,18 @@ ENV NODE_ENV=production \
     API_HOST=0.0.0.0 \
     API_PORT=8080 \
     ORT_PROVIDERS=cuda,cpu
-RUN groupadd --gid 10001 app && useradd --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
+# The same uid/gid as `node` in the CPU image (1000): both mount the shared `models` volume, whose owner
+# is set by whichever container mounts it first, and the CLI (CPU image) must be able to write it. The
+# Ubuntu base already has uid 1000 (`ubuntu`); add one only where it does not.
+RUN { getent group 1000 >/dev/null || groupadd --gid 1000 app; } \
+    && { getent passwd 1000 >/dev/null || useradd --uid 1000 --gid 1000 --no-create-home --shell /usr/sbin/nologin app; }
 WORKDIR /app
 COPY --from=app /app /app
-RUN mkdir -p /app/models /app/var && chown app:app /app/models /app/var
-USER app
+# Built without --build-arg ONNXRUNTIME_NODE_INSTALL=cuda12 this image would run on the CPU only.
+RUN test -f /app/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so \
+    || { echo 'The CUDA provider of onnxruntime-node is missing: build with --build-arg ONNXRUNTIME_NODE_INSTALL=cuda12.' >&2; exit 1; }
+RUN mkdir -p /app/models /app/var && chown 1000:1000 /app/models /app/var
+USER 1000:1000
 EXPOSE 9100
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HEALTH_PORT||process.env.METRICS_PORT||9100)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]

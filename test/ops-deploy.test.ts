@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/config.js';
 import { createMetrics } from '../src/metrics/registry.js';
-import { alertRules, DEPLOY, metricNamesOf, readDashboard } from './support/deploy-files.js';
+import { ALERTS_FILE, alertRules, DEPLOY, metricNamesOf, readDashboard } from './support/deploy-files.js';
 import { PROMETHEUS_MISSING, which } from './support/prometheus.js';
 
 const require = createRequire(import.meta.url);
@@ -112,6 +112,15 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('gives the image-clean pool, which fetches photo URLs, the same PHOTO_* settings as the API, which accepts them', () => {
+    // The webhook accepts a URL whose host is on the API's PHOTO_HOST_ALLOWLIST, but the bytes are fetched
+    // later by the image-clean pool through its own allow-list (src/photos/read-photo.ts): without the
+    // same list there, every URL photo the API accepted fails as refused.
+    const photoKeys = Object.keys(s.api!.environment ?? {}).filter((k) => k.startsWith('PHOTO_'));
+    expect(photoKeys).toContain('PHOTO_HOST_ALLOWLIST');
+    for (const k of photoKeys) expect(s['image-clean']!.environment?.[k], `image-clean ${k}`).toBe(s.api!.environment![k]);
+  });
+
   it('mounts the Prometheus config and the Grafana provisioning that exist in deploy/', () => {
     const volumes = [...(s.prometheus!.volumes as string[]), ...(s.grafana!.volumes as string[])];
     for (const v of volumes.filter((v) => v.startsWith('./'))) expect(existsSync(root(v.split(':')[0]!)), v).toBe(true);
@@ -129,6 +138,46 @@ describe('Dockerfile', () => {
     for (const u of users) expect(u).not.toMatch(/^(root|0)$/);
     for (const dir of ['src', 'workers', 'migrations']) expect(text).toContain(`COPY ${dir}`);
   });
+  /** The stages of the Dockerfile by name, with their base image and body. */
+  const stages = new Map(
+    text.split(/^(?=FROM )/m).filter((b) => b.startsWith('FROM ')).map((b) => {
+      const m = /^FROM (\S+)(?: AS (\S+))?/.exec(b)!;
+      return [m[2] ?? m[1]!, { base: m[1]!, body: b }] as const;
+    }),
+  );
+  /** The numeric uid a stage's USER runs as: a number, the node image's `node` (1000), or a user it adds. */
+  const uidOf = (name: string): string | null => {
+    const st = stages.get(name)!;
+    const user = [...st.body.matchAll(/^USER (\S+)/gm)].at(-1)?.[1];
+    if (!user) return null;
+    const name0 = user.split(':')[0]!;
+    if (/^\d+$/.test(name0)) return name0;
+    const added = new RegExp(`useradd[^\\n]*--uid (\\d+)[^\\n]* ${name0}\\b`).exec(st.body);
+    if (added) return added[1]!;
+    if (name0 === 'node' && st.base === '${NODE_IMAGE}') return '1000';
+    return `unknown user ${name0}`;
+  };
+
+  it('runs the CPU and GPU images as the same uid, since both mount the shared models volume', () => {
+    // A named volume takes the owner of the mount point of the first container that mounts it. With
+    // different uids (node=1000 in the CPU image, another in the GPU image), whichever of api, the pools
+    // or infer starts first decides, and `docker compose run --rm cli setup` (CPU image) may then be
+    // unable to write models/.
+    expect(uidOf('runtime')).toBe('1000');
+    expect(uidOf('runtime-gpu')).toBe(uidOf('runtime'));
+    const gpu = stages.get('runtime-gpu')!.body;
+    expect(gpu).toMatch(/chown (1000:1000|node:node) \/app\/models/);
+  });
+
+  it('refuses to build a GPU image without the CUDA provider, and keeps the CUDA download out of the build-only stage', () => {
+    // Built without --build-arg ONNXRUNTIME_NODE_INSTALL=cuda12 the runtime-gpu target would run on the
+    // CPU only (sessions fall back silently, apart from a log line and the provider panel).
+    expect(stages.get('runtime-gpu')!.body).toMatch(/test -f \S*libonnxruntime_providers_cuda\.so/);
+    // The TypeScript build needs no CUDA libraries; only the production dependencies carry them.
+    expect(stages.get('deps-dev')!.body).toMatch(/^ENV ONNXRUNTIME_NODE_INSTALL=skip$/m);
+    expect(stages.get('deps-prod')!.body).toMatch(/^ENV ONNXRUNTIME_NODE_INSTALL=\$\{ONNXRUNTIME_NODE_INSTALL\}$/m);
+  });
+
   it('leaves local state and secrets out of the build context', () => {
     const ignore = readFileSync(root('.dockerignore'), 'utf8').split('\n');
     for (const entry of ['node_modules', 'dist', 'var', '.env', '.git']) expect(ignore).toContain(entry);
@@ -181,6 +230,20 @@ describe('Grafana dashboard', () => {
     for (const m of ['listings_processed_total', 'queue_jobs', 'listing_end_to_end_seconds', 'jobs_failed_total', 'inference_batch_size', 'execution_provider_info', 'predictions_total', 'run_listings']) {
       expect(exprs, m).toContain(`listing_pipeline_${m}`);
     }
+  });
+
+  it('is the dashboard the alert annotations and panel descriptions say it is', () => {
+    // Alert descriptions send the operator to a panel by its quoted title: it must exist.
+    const titles = new Set(panels.map((p) => p.title));
+    const doc = parse(readFileSync(ALERTS_FILE, 'utf8')) as { groups: { rules: { alert: string; annotations: Record<string, string> }[] }[] };
+    for (const r of doc.groups.flatMap((g) => g.rules)) {
+      for (const m of Object.values(r.annotations).join('\n').matchAll(/"([^"]+)" panel/g)) expect(titles, `${r.alert}: "${m[1]}"`).toContain(m[1]);
+    }
+    // The queue-wait histogram leaves out flow parents of infer (their wait is their children's run
+    // time); the panel must not tell operators the opposite.
+    const wait = panels.find((p) => (p.targets ?? []).some((t) => t.expr?.includes('listing_pipeline_job_wait_seconds')))!;
+    expect((wait as { description?: string }).description).not.toMatch(/includes waiting for its children/);
+    expect((wait as { description?: string }).description).toMatch(/classify/);
   });
 
   it('reads only metrics the code defines (or that Prometheus and prom-client provide)', async () => {
