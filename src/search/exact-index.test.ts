@@ -50,4 +50,20 @@ describe('exact cosine index', () => {
     expect(top.ids).toEqual([1, 3, 2]);
     expect(top.scores).toEqual([0.9, 0.7, 0.5]);
   });
+
+  it('lets a row with NaN or infinite values match nothing instead of ranking first', () => {
+    const index = new ExactIndex();
+    index.upsert('nan', 'Toys', v(Number.NaN, 1));
+    index.upsert('inf', 'Toys', v(Number.POSITIVE_INFINITY, 0));
+    index.upsert('good', 'Toys', v(1, 0));
+    index.upsert('ok', 'Toys', v(1, 1));
+    const hits = index.search(v(1, 0), { k: 2 });
+    expect(hits.map((h) => h.id)).toEqual(['good', 'ok']);
+    expect(hits.every((h) => Number.isFinite(h.score))).toBe(true);
+    // A NaN query scores every row 0 rather than NaN.
+    expect(index.search(v(Number.NaN, 0), { k: 4 }).every((h) => h.score === 0)).toBe(true);
+    const top = new TopK(2);
+    [0.1, Number.NaN, 0.9, 0.5].forEach((s, i) => top.push(i, s));
+    expect(top.ids).toEqual([2, 3]);
+  });
 });

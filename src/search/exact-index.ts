@@ -38,12 +38,15 @@ export interface VectorIndex {
   ids(): IterableIterator<string>;
 }
 
-/** L2-normalises into a new array; a zero vector stays zero (it matches nothing). */
+/**
+ * L2-normalises into a new array; a zero vector stays zero (it matches nothing), and so does one holding
+ * NaN or an infinity, whose cosine with anything would be NaN and sort above every real score.
+ */
 export function normalise(v: Float32Array): Float32Array {
   let sum = 0;
   for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!;
   const out = new Float32Array(v.length);
-  if (sum === 0) return out;
+  if (sum === 0 || !Number.isFinite(sum)) return out;
   const inv = 1 / Math.sqrt(sum);
   for (let i = 0; i < v.length; i++) out[i] = v[i]! * inv;
   return out;
@@ -60,7 +63,8 @@ export class TopK {
   }
 
   push(id: number, score: number): void {
-    if (this.k <= 0 || score <= this.worst) return;
+    // !(>) also refuses NaN (a NaN prior bonus): it compares false with everything and would block the order.
+    if (this.k <= 0 || !(score > this.worst)) return;
     let at = this.scores.length;
     while (at > 0 && this.scores[at - 1]! < score) at--;
     this.ids.splice(at, 0, id);

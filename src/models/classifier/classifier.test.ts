@@ -7,6 +7,7 @@ import { bytesSession, runOutput } from '../offline/session.js';
 import { classifierOnnx } from './export.js';
 import { forward, memberModels, predictProbs, softmax } from './mlp.js';
 import { trainClassifier, trainEnsemble, type TrainItem } from './train.js';
+import { scores } from '../../training/scores.js';
 
 // A learnable toy: class = argmax of the first 3 text dims; images carry a noisy copy of the label.
 function toy(n: number, seed: number): TrainItem[] {
@@ -65,6 +66,26 @@ describe('trainClassifier', () => {
     expect(r.report.stoppedEarly).toBe(true);
     expect(r.report.history.length).toBeLessThan(60);
   });
+
+  it('does not call a run that used its whole epoch budget stopped early', () => {
+    // Seed 1, 8 epochs, patience 1: epoch 8 is the first without improvement, so patience and the budget
+    // run out together; all 8 epochs ran.
+    const noise = toy(200, 2).map((t, i) => ({ ...t, label: i % 3 }));
+    const r = trainClassifier(noise, { ...opts, hidden: 8, epochs: 8, patience: 1, seed: 1 });
+    expect(r.report.history).toHaveLength(8);
+    expect(r.report.bestEpoch).toBe(7);
+    expect(r.report.stoppedEarly).toBe(false);
+  });
+
+  it('averages macro-F1 over the classes present, as evaluate does, when a class is missing from validation', () => {
+    // Class 2 never occurs: the report's macro-F1 must equal scores() on its own confusion matrix.
+    const r = trainClassifier(data.map((t) => ({ ...t, label: t.label === 2 ? 0 : t.label })), { ...opts, epochs: 3 });
+    const v = r.report.validation;
+    expect(v.confusion[2]!.reduce((a, b) => a + b, 0)).toBe(0);
+    const pairs = v.confusion.flatMap((row, truth) => row.flatMap((n, predicted) => Array.from({ length: n }, () => ({ truth, predicted }))));
+    expect(v.macroF1).toBeCloseTo(scores(pairs, 3).macroF1, 10);
+    expect(v.macroF1).toBeCloseTo((v.perClass[0]!.f1 + v.perClass[1]!.f1) / 2, 10);
+  });
 });
 
 describe('classifier ONNX export', () => {
@@ -81,6 +102,40 @@ describe('classifier ONNX export', () => {
       softmax(f.textLogits!).forEach((v, k) => expect(Math.abs(v - textProbs[i * 3 + k]!)).toBeLessThan(1e-4));
     });
     await s.close();
+  });
+});
+
+describe('classifier ONNX export with one modality missing (batch of 1)', () => {
+  // load.ts feeds zeros for a missing modality; the graph must then give what forward() gives for null:
+  // that branch's features are zero (the similarity embedding), and the other head is unchanged.
+  const data = toy(200, 13);
+  const check = async (model: ReturnType<typeof trainClassifier>['model']) => {
+    const s = await bytesSession(classifierOnnx(model));
+    const t = toy(1, 14)[0]!;
+    for (const missing of ['image', 'text'] as const) {
+      const feeds = {
+        image: { type: 'float32' as const, data: missing === 'image' ? new Float32Array(5) : t.images[0]!, dims: [1, 5] },
+        text: { type: 'float32' as const, data: missing === 'text' ? new Float32Array(6) : t.text!, dims: [1, 6] },
+      };
+      const sample = { text: missing === 'text' ? null : t.text, image: missing === 'image' ? null : t.images[0]!, label: t.label };
+      const head = missing === 'image' ? 'probs_text' : 'probs_image';
+      const probs = (await runOutput(s, feeds, head)).data;
+      const p = predictProbs(model, sample);
+      (missing === 'image' ? p.text! : p.image!).forEach((v, k) => expect(Math.abs(v - probs[k]!)).toBeLessThan(1e-4));
+      const emb = (await runOutput(s, feeds, 'embedding')).data;
+      const f = forward(memberModels(model)[0]!, sample);
+      expect(emb).toHaveLength(2 * model.shape.hidden);
+      [...f.hi, ...f.ht].forEach((v, k) => expect(Math.abs(v - emb[k]!)).toBeLessThan(1e-4));
+    }
+    await s.close();
+  };
+
+  it('a single model: the missing branch adds nothing to the embedding', async () => {
+    await check(trainClassifier(data, { seed: 1, epochs: 2, lr: 0.01, batchSize: 32, patience: 5, hidden: 8, classes: 3 }).model);
+  });
+
+  it('an ensemble (fused graph): the missing branch adds nothing to the embedding', async () => {
+    await check(trainEnsemble(data, { seed: 1, epochs: 2, lr: 0.01, batchSize: 32, patience: 5, hidden: 8, classes: 3, members: 2 }).model);
   });
 });
 

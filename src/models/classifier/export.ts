@@ -1,6 +1,8 @@
 // ONNX export of the trained classifier. Inputs: image [batch, imageDim] (mean of the listing's photo
 // embeddings; zeros when it has none), text [batch, textDim]. Outputs: probs_combined, probs_text,
 // probs_image [batch, K] and embedding [batch, 2*hidden] (the fused ReLU features, for similarity).
+// An all-zero input row stands for a missing modality: its branch's features are zero, as in the
+// TypeScript forward pass (mlp.ts), so a text-only listing's embedding carries no invented image part.
 import path from 'node:path';
 import type { ManifestEntry } from '../manifest-types.js';
 import { GraphBuilder } from '../onnx-writer/graph-builder.js';
@@ -17,21 +19,22 @@ export function classifierOnnx(m: ClassifierModel): Uint8Array {
   // The image branch may read only some columns of the image embedding (e.g. the encoder's probe part).
   const image = cols ? g.op('Slice', ['image', g.init('cs', [1], [cols[0]]), g.init('ce', [1], [cols[1]]), g.init('cax', [1], [1])]) : 'image';
   g.input('text', 'float32', ['batch', Dt]);
+  const present = { image: presentMask(g, 'image'), text: presentMask(g, 'text') };
   const members = memberModels(m);
   if (members.length > 1) {
     if (!sharedStandardisation(members)) {
       throw new Error('The ensemble members standardise their inputs differently; train them together with trainEnsemble (one training split).');
     }
-    fusedEnsemble(g, image, members, m.shape);
+    fusedEnsemble(g, image, members, m.shape, present);
     return g.encode(`Combined listing classifier: ${members.length} seed members (image branch + text branch -> 13 classes), probabilities averaged; trained in TypeScript.`);
   }
   const p = m.params;
-  const branch = (x: string, mean: Float32Array, std: Float32Array, W: Float32Array, b: Float32Array, n: number): string => {
+  const branch = (x: string, mean: Float32Array, std: Float32Array, W: Float32Array, b: Float32Array, n: number, mask: string): string => {
     const xs = g.op('Div', [g.op('Sub', [x, g.init('mean', [n], mean)]), g.init('std', [n], std)]);
-    return g.op('Relu', [g.op('Gemm', [xs, g.init('W', [n, H], W), g.init('b', [H], b)])]);
+    return g.op('Mul', [g.op('Relu', [g.op('Gemm', [xs, g.init('W', [n, H], W), g.init('b', [H], b)])]), mask]);
   };
-  const hi = branch(image, p.imgMean, p.imgStd, p.Wi, p.bi, Di);
-  const ht = branch('text', p.txtMean, p.txtStd, p.Wt, p.bt, Dt);
+  const hi = branch(image, p.imgMean, p.imgStd, p.Wi, p.bi, Di, present.image);
+  const ht = branch('text', p.txtMean, p.txtStd, p.Wt, p.bt, Dt, present.text);
   const cat = g.op('Concat', [hi, ht], { axis: 1 }, 'embedding');
   const head = (x: string, W: Float32Array, b: Float32Array, n: number, out: string): void => {
     g.op('Softmax', [g.op('Gemm', [x, g.init('Wh', [n, K], W), g.init('bh', [K], b)])], { axis: -1 }, out);
@@ -42,6 +45,12 @@ export function classifierOnnx(m: ClassifierModel): Uint8Array {
   head(hi, p.Wih, p.bih, H, 'probs_image');
   g.output('embedding', 'float32', ['batch', 2 * H]);
   return g.encode('Combined listing classifier: image branch + text branch -> 13 classes, trained in TypeScript.');
+}
+
+/** [batch, 1]: 1 where the input row has a non-zero value, 0 where it is all zeros (the modality is missing). */
+function presentMask(g: GraphBuilder, input: string): string {
+  const largest = g.op('ReduceMax', [g.op('Abs', [input])], { axes: [1], keepdims: 1 });
+  return g.op('Cast', [g.op('Greater', [largest, g.init('zero', [1], new Float32Array([0]))])], { to: 1 });
 }
 
 /** True when every member standardises its inputs alike (members trained on the same split do). */
@@ -58,7 +67,7 @@ function sharedStandardisation(members: ClassifierModel[]): boolean {
  * softmax per member and the mean over members. Same maths as the per-member graph; far fewer nodes,
  * which is what a small MLP's time goes to.
  */
-function fusedEnsemble(g: GraphBuilder, image: string, members: ClassifierModel[], shape: ClassifierModel['shape']): void {
+function fusedEnsemble(g: GraphBuilder, image: string, members: ClassifierModel[], shape: ClassifierModel['shape'], present: { image: string; text: string }): void {
   const { imageDim: Di, textDim: Dt, hidden: H, classes: K } = shape;
   const N = members.length;
   const P = members.map((mm) => mm.params);
@@ -73,12 +82,12 @@ function fusedEnsemble(g: GraphBuilder, image: string, members: ClassifierModel[
     P.forEach((p, m) => out.set(pick(p), m * width));
     return out;
   };
-  const branch = (x: string, mean: Float32Array, std: Float32Array, n: number, W: Float32Array, b: Float32Array): string => {
+  const branch = (x: string, mean: Float32Array, std: Float32Array, n: number, W: Float32Array, b: Float32Array, mask: string): string => {
     const xs = g.op('Div', [g.op('Sub', [x, g.init('mean', [n], mean)]), g.init('std', [n], std)]);
-    return g.op('Relu', [g.op('Gemm', [xs, g.init('W', [n, N * H], W), g.init('b', [N * H], b)])]);
+    return g.op('Mul', [g.op('Relu', [g.op('Gemm', [xs, g.init('W', [n, N * H], W), g.init('b', [N * H], b)])]), mask]);
   };
-  const hi = branch(image, P[0]!.imgMean, P[0]!.imgStd, Di, wide(Di, (p) => p.Wi), bias((p) => p.bi, H));
-  const ht = branch('text', P[0]!.txtMean, P[0]!.txtStd, Dt, wide(Dt, (p) => p.Wt), bias((p) => p.bt, H));
+  const hi = branch(image, P[0]!.imgMean, P[0]!.imgStd, Di, wide(Di, (p) => p.Wi), bias((p) => p.bi, H), present.image);
+  const ht = branch('text', P[0]!.txtMean, P[0]!.txtStd, Dt, wide(Dt, (p) => p.Wt), bias((p) => p.bt, H), present.text);
   // Heads as one batched MatMul over members: [N, n, in] x [N, in, K] -> [N, n, K], softmax, mean over N.
   const perMember = (x: string) => g.op('Transpose', [g.op('Reshape', [x, g.init('shape', [3], [0, N, H])])], { perm: [1, 0, 2] });
   const hiM = perMember(hi), htM = perMember(ht);

@@ -57,10 +57,13 @@ export function buildReport(m: ClassifierModel, val: { label: number; text: Floa
   }
   const perClass = perClassScores(confusion);
   const correct = confusion.reduce((a, r, k) => a + r[k]!, 0);
+  // Macro-F1 over the classes that occur in the truth or the predictions, as scores() (evaluate) does: a
+  // class absent from the validation listings and never predicted has no F1, not an F1 of 0.
+  const present = perClass.filter((c, k) => c.support > 0 || confusion.some((r) => r[k]! > 0));
   return {
     history, bestEpoch, stoppedEarly,
     validation: {
-      listings: val.length, accuracy: correct / Math.max(1, val.length), macroF1: perClass.reduce((a, c) => a + c.f1, 0) / K,
+      listings: val.length, accuracy: correct / Math.max(1, val.length), macroF1: present.reduce((a, c) => a + c.f1, 0) / Math.max(1, present.length),
       confusion, perClass, heads: evaluate(m, samples).accuracy, imagePerPhotoAccuracy: photos ? photoHits / photos : null,
     },
   };

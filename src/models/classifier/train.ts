@@ -160,7 +160,9 @@ export function trainClassifier(items: TrainItem[], o: TrainOptions): { model: C
     o.onProgress?.({ epoch: st.epoch, epochs: o.epochs, batch: batches, batches, loss: record.trainLoss, record });
   }
   const best: ClassifierModel = { shape: st.shape, params: copyParams(st.best) };
-  return { model: best, report: buildReport(best, valItems, st.history, st.bestEpoch, st.badEpochs >= o.patience) };
+  // Early only when patience ended the run before its epoch budget did (both can end it on the last epoch).
+  const stoppedEarly = st.badEpochs >= o.patience && st.epoch < o.epochs;
+  return { model: best, report: buildReport(best, valItems, st.history, st.bestEpoch, stoppedEarly) };
 }
 
 /**

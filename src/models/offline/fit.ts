@@ -146,15 +146,19 @@ export async function fitOfflineEncoders(input: FitInput, outDir: string, opts: 
     const all = pick(() => true);
     imageModel.probe = await fitProbe(all.x, all.n, F, all.y, K, probeFit);
     const foldOf = photos.map((p) => Math.floor(idFraction(p.listingId, 'oof') * folds));
+    // A probe that saw no photos knows nothing: uniform log-probabilities (what an unfitted text view gives).
+    const uniform = new Float32Array(K).fill(-Math.log(K));
     for (let f = 0; f < folds; f++) {
+      if (!foldOf.includes(f)) continue; // no photo to embed out of this fold
       opts.onProgress?.(`image probe fold ${f + 1}/${folds}`);
       const rest = pick((i) => foldOf[i] !== f);
-      const m = await fitProbe(rest.x, rest.n, F, rest.y, K, probeFit);
+      // Every photographed listing may fall in this fold (a small catalogue, few listings with photos).
+      const m = rest.n > 0 ? await fitProbe(rest.x, rest.n, F, rest.y, K, probeFit) : null;
       photos.forEach((p, i) => {
         if (foldOf[i] !== f) return;
         const e = new Float32Array(F + K);
         e.set(feats.subarray(i * F, (i + 1) * F));
-        e.set(probeLogProbs(m, feats.subarray(i * F, (i + 1) * F)), F);
+        e.set(m ? probeLogProbs(m, feats.subarray(i * F, (i + 1) * F)) : uniform, F);
         outOfFoldImage.set(p.imageId, e);
       });
     }

@@ -75,3 +75,20 @@ describe('fitOfflineEncoders', () => {
     await ie.close();
   });
 });
+
+describe('fitOfflineEncoders on a catalogue with few photos and an empty text', () => {
+  it('fits when every photographed listing falls in one out-of-fold fold, and embeds all labelled listings', async () => {
+    // Only id0 has a photo, so the fold holding id0 leaves no photo to fit its image probe on.
+    const few = listings.slice(0, 12).map((l, i) => (i === 3 ? { ...l, modelText: '', name: '', location: '' } : l));
+    const fit = await fitOfflineEncoders({ listings: few, photos: [photos[0]!] }, path.join(modelsDir, 'few'), {
+      modelsDir, classes: ['a', 'b', 'c'], folds: 3, threads: 1, imageFeatures, imageFit: { patches: 200, iterations: 2, seed: 1 },
+      textFit: { epochs: 2, lr: 1, l2: 1e-6, seed: 1 },
+    });
+    expect(fit.outOfFoldText.size).toBe(few.length);
+    expect(fit.outOfFoldText.get('id3')!.every(Number.isFinite)).toBe(true);
+    const e = fit.outOfFoldImage.get(photos[0]!.imageId)!;
+    expect(e).toHaveLength(fit.image.embeddingDim!);
+    // No other photo to learn from: the out-of-fold probe part is uniform.
+    Array.from(e.subarray(e.length - 3)).forEach((v) => expect(v).toBeCloseTo(-Math.log(3), 5));
+  });
+});
