@@ -7,11 +7,12 @@ export interface ProgressView {
   stop(): void;
 }
 
-export function backfillProgressBar(enabled: boolean): ProgressView {
+/** `stream` is stderr but for tests. A run with nothing to do (every listing unchanged) shows no bar. */
+export function backfillProgressBar(enabled: boolean, stream: NodeJS.WritableStream = process.stderr): ProgressView {
   if (!enabled) return { update: () => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar(
     {
-      stream: process.stderr,
+      stream,
       format:
         '{bar} {percentage}% | listings {done}/{total} (failed {lfailed}) | photos {idone}/{itotal} (failed {ifailed}) | {rate}/s | ETA {eta_formatted}',
       hideCursor: true,
@@ -35,6 +36,7 @@ export function backfillProgressBar(enabled: boolean): ProgressView {
         rate: p.elapsedSeconds > 0 ? (done / p.elapsedSeconds).toFixed(1) : '0',
       };
       if (!started) {
+        if (p.totalListings === 0) return;
         bar.start(Math.max(1, p.totalListings), done, payload);
         started = true;
       } else {
