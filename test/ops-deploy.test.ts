@@ -121,6 +121,20 @@ describe('docker-compose.yml', () => {
     for (const k of photoKeys) expect(s['image-clean']!.environment?.[k], `image-clean ${k}`).toBe(s.api!.environment![k]);
   });
 
+  it('lets the image-clean pool read the photos of a catalogue the cli generated in its VAR_DIR', () => {
+    // `docker compose run --rm cli backfill` with no --catalogue generates the built-in catalogue under
+    // /app/var and enqueues those paths: image-clean must see the same volume at the same path.
+    const varMount = (service: string) => (s[service]!.volumes as string[]).find((v) => v.split(':')[1] === '/app/var');
+    expect(varMount('cli')).toBeDefined();
+    expect(varMount('image-clean')?.split(':')[0]).toBe(varMount('cli')!.split(':')[0]);
+  });
+
+  it('gives every long-running service more stop grace than the drain deadline (SHUTDOWN_TIMEOUT_MS, 30 s)', () => {
+    for (const name of ['api', 'image-clean', 'text-embed', 'infer', 'scheduler']) {
+      expect(Number.parseInt(String(s[name]!.stop_grace_period ?? '10s'), 10), name).toBeGreaterThan(30);
+    }
+  });
+
   it('mounts the Prometheus config and the Grafana provisioning that exist in deploy/', () => {
     const volumes = [...(s.prometheus!.volumes as string[]), ...(s.grafana!.volumes as string[])];
     for (const v of volumes.filter((v) => v.startsWith('./'))) expect(existsSync(root(v.split(':')[0]!)), v).toBe(true);

@@ -162,3 +162,16 @@ export function createMetrics(process: string) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The providers a model role can run on (runtime/providers.ts ExecutionProvider). */
+const PROVIDERS = ['cuda', 'cpu'] as const;
+
+/**
+ * Marks `provider` as the one a role runs on and drops the role's series for any other provider: after a
+ * model reload falls back from CUDA to the CPU (or moves back), the info gauge must not show both.
+ */
+export function setExecutionProvider(metrics: Metrics | undefined, role: string, provider: string): void {
+  if (!metrics) return;
+  for (const p of PROVIDERS) if (p !== provider) metrics.executionProvider.remove({ role, provider: p });
+  metrics.executionProvider.set({ role, provider }, 1);
+}

@@ -4,7 +4,7 @@
 import type { Config } from '../config.js';
 import { thumbnailRgb, toModelTensor } from '../images/index.js';
 import type { Logger } from '../logging.js';
-import type { Metrics } from '../metrics/registry.js';
+import { setExecutionProvider, type Metrics } from '../metrics/registry.js';
 import type { ImageEmbedder, ListingClassifier, TextEmbedder, TextInput, Modality } from '../pipeline/model-ports.js';
 import { openBertEncoder } from './bert/index.js';
 import type { Manifest, ManifestEntry, ModelRole } from './manifest-types.js';
@@ -58,10 +58,12 @@ export async function openTextEmbedder(config: ModelConfig, log: Logger, metrics
   if (e.runtime === 'transformers.js') {
     // BERT reads the cleaned text only, as in the research project.
     const bert = await openBertEncoder(config.MODELS_DIR, e, { maxTokens: config.TEXT_MAX_TOKENS, ...ortOptions(config, log) });
+    setExecutionProvider(metrics, 'text-encoder', bert.provider);
     run = (items) => bert.encode(items.map((i) => i.text));
     close = () => bert.close();
   } else {
     const offline = await OfflineTextEncoder.load(e, config.MODELS_DIR, ortOptions(config, log));
+    setExecutionProvider(metrics, 'text-encoder', offline.provider);
     run = (items) => offline.encode(items.map((i) => i.text), items.map((i) => ({ name: i.name, price: i.price, location: i.location })));
     close = () => offline.close();
   }
@@ -82,7 +84,7 @@ export async function openImageEmbedder(config: ModelConfig, log: Logger, metric
   if (!e) return null;
   if (!e.name.startsWith('offline-')) return openBackboneEmbedder(config, log, metrics, e);
   const encoder = await OfflineImageEncoder.load(e, config.MODELS_DIR, ortOptions(config, log));
-  metrics?.executionProvider.set({ role: 'image-encoder', provider: encoder.provider }, 1);
+  setExecutionProvider(metrics, 'image-encoder', encoder.provider);
   const size = Number(e.preprocessing['size'] ?? 32);
   const batcher = batched<Uint8Array, Float32Array>(config, 'image-encoder', metrics, (rgb) => encoder.encode(rgb));
   return {
@@ -100,7 +102,7 @@ export async function openImageEmbedder(config: ModelConfig, log: Logger, metric
 /** A pretrained ONNX backbone (e.g. the pulled ResNet-50): DESIGN.md's 128 x 128 ImageNet-normalised input. */
 async function openBackboneEmbedder(config: ModelConfig, log: Logger, metrics: Metrics | undefined, e: ManifestEntry): Promise<ImageEmbedder> {
   const model = await openModelSession(config.MODELS_DIR, e, ortOptions(config, log));
-  metrics?.executionProvider.set({ role: 'image-encoder', provider: model.provider }, 1);
+  setExecutionProvider(metrics, 'image-encoder', model.provider);
   const size = Number(e.preprocessing['size'] ?? 128);
   const input = e.inputs[0]!.name;
   const output = e.outputs[0]!.name;
@@ -140,7 +142,7 @@ export async function openClassifier(config: ModelConfig, log: Logger, metrics?:
   const e = entry === undefined ? currentEntry(await readManifest(config), 'classifier') : entry;
   if (!e) return null;
   const model = await openModelSession(config.MODELS_DIR, e, ortOptions(config, log));
-  metrics?.executionProvider.set({ role: 'classifier', provider: model.provider }, 1);
+  setExecutionProvider(metrics, 'classifier', model.provider);
   const dimOf = (name: string) => Number(e.inputs.find((i) => i.name === name)?.shape[1]);
   const imageDim = dimOf('image');
   const textDim = dimOf('text');

@@ -7,7 +7,7 @@ import { createDb, type Db } from '../db/pool.js';
 import { configureSharp } from '../images/index.js';
 import { installShutdown, type Shutdown } from '../lifecycle.js';
 import { createLogger } from '../logging.js';
-import { createMetrics, type Metrics } from '../metrics/registry.js';
+import { createMetrics, setExecutionProvider, type Metrics } from '../metrics/registry.js';
 import { startMetricsServer } from '../metrics/server.js';
 import { queueStatsFrom } from '../metrics/collectors.js';
 import { instrumentDb } from '../metrics/db-timing.js';
@@ -111,7 +111,7 @@ export async function startPool(name: PoolName, config: Config, options: { exitO
       // The encoder ran in a sandboxed child (one photo per call there); its metrics arrive in the result.
       // In process, the encoder recorded them itself.
       if (r.encoder && config.IMAGE_CLEAN_SANDBOXED) {
-        metrics.executionProvider.set({ role: 'image-encoder', provider: r.encoder.provider }, 1);
+        setExecutionProvider(metrics, 'image-encoder', r.encoder.provider);
         metrics.inferenceBatchSize.observe({ role: 'image-encoder' }, 1);
         metrics.inferenceSeconds.observe({ role: 'image-encoder' }, r.encoder.seconds);
       }

@@ -79,6 +79,11 @@ export class OfflineTextEncoder {
     return rows(out.data, texts.length);
   }
 
+  /** The execution provider the session runs on. */
+  get provider(): string {
+    return this.session.provider ?? 'cpu';
+  }
+
   close(): Promise<void> {
     return this.session.close();
   }
