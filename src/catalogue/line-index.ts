@@ -33,12 +33,24 @@ export class CsvLineIndex extends Transform {
   /** The last non-"\r" byte written, and how many "\r" bytes are held back after it. */
   private before = START;
   private pendingCr = 0;
+  /** Physical lines still to drop from the front of the input (a read that resumes mid-file). */
+  private linesToSkip: number;
+
+  /** @param skipLines physical lines to drop before the first byte passed on; line numbers still count them. */
+  constructor(private readonly skipLines = 0) {
+    super();
+    this.linesToSkip = skipLines;
+  }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     const out = Buffer.allocUnsafe(chunk.length + this.pendingCr);
     let n = 0;
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i] as number;
+      if (this.linesToSkip > 0) {
+        if (byte === LF) this.linesToSkip--;
+        continue;
+      }
       if (byte === CR) {
         this.pendingCr++;
         continue;
@@ -92,6 +104,6 @@ export class CsvLineIndex extends Transform {
       this.dropped += this.cursor;
       this.cursor = 0;
     }
-    return this.dropped + this.cursor + 1;
+    return this.skipLines + this.dropped + this.cursor + 1;
   }
 }

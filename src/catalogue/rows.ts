@@ -97,8 +97,8 @@ async function* readRows<T extends { line: number }>(
     }
     const { line, fields } = item;
     const id = fields[1] || undefined;
-    if (fields.length !== keys.length) {
-      yield { ok: false, reject: { file: path, line, id, reason: fieldCountReason(fields.length, keys.length) } };
+    if (item.kind === 'wrong-width') {
+      yield { ok: false, reject: { file: path, line, id, reason: fieldCountReason(item.got, item.want) } };
       continue;
     }
     const parsed = schema.safeParse(Object.fromEntries(keys.map((key, i) => [key, fields[i]])));

@@ -27,6 +27,12 @@ describe('dedupeListings', () => {
     ]);
   });
 
+  it('treats canonically equal text (NFC and NFD) as the same text', () => {
+    const nfc = { ...base, nameRaw: 'Caf\u00e9 table', descriptionRaw: 'Cr\u00e8me', location: 'Orl\u00e9ans' };
+    const nfd = { ...nfc, id: 'b', nameRaw: nfc.nameRaw.normalize('NFD'), descriptionRaw: nfc.descriptionRaw.normalize('NFD'), location: nfc.location.normalize('NFD') };
+    expect(dedupeListings([nfc, nfd]).duplicates.map((d) => [d.listing.id, d.duplicateOf])).toEqual([['b', 'a']]);
+  });
+
   it('treats a difference in any key field as a different listing', () => {
     const variants: DedupeFields[] = [
       { ...base, id: 'n', nameRaw: 'Oak table!' },

@@ -1,16 +1,18 @@
 // Duplicate listings (DESIGN.md section 3): same name, location, description, time and price keep the
-// first occurrence. Names, locations and descriptions compare by their raw text; the time is the
+// first occurrence. Names, locations and descriptions compare by their raw text (in Unicode NFC); the time is the
 // listing's earliest image create_time (Products.csv has no time column); prices compare by parsed
 // value when they parse ("£5" equals "£5.00") and by raw text otherwise.
 import { createHash } from 'node:crypto';
+import { nfc } from './listing.js';
 import type { Listing } from './listing.js';
 
 export type DedupeFields = Pick<Listing, 'id' | 'nameRaw' | 'location' | 'descriptionRaw' | 'createTime' | 'price' | 'priceRaw'>;
 
 /** A digest of the duplicate key: fixed size, so a large catalogue's seen-set stays small. */
 export function duplicateKey(listing: DedupeFields): string {
-  const price = listing.price === null ? ['raw', listing.priceRaw] : ['value', listing.price];
-  const key = JSON.stringify([listing.nameRaw, listing.location, listing.descriptionRaw, listing.createTime, price]);
+  const price = listing.price === null ? ['raw', nfc(listing.priceRaw)] : ['value', listing.price];
+  // NFC: canonically equal text (precomposed or combining accents) is the same text.
+  const key = JSON.stringify([nfc(listing.nameRaw), nfc(listing.location), nfc(listing.descriptionRaw), listing.createTime, price]);
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 

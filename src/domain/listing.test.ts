@@ -61,6 +61,15 @@ describe('listingContentHash', () => {
     expect(listingContentHash(fields)).toMatchInlineSnapshot(`"520f06c478ba1d0f669629d2e0763c3cd47b3d14f74fdfd3355c8780c3cdba8c"`);
   });
 
+  it('is the same for canonically equal text however it is composed (NFC "é" or e + combining accent)', () => {
+    const nfc = { ...fields, nameRaw: 'Caf\u00e9 table', descriptionRaw: 'Cr\u00e8me', location: 'Orl\u00e9ans', categoryPath: 'Home & Garden / D\u00e9cor' };
+    const nfd = { ...nfc, nameRaw: nfc.nameRaw.normalize('NFD'), descriptionRaw: nfc.descriptionRaw.normalize('NFD'), location: nfc.location.normalize('NFD'), categoryPath: nfc.categoryPath.normalize('NFD') };
+    expect(nfd.nameRaw).not.toBe(nfc.nameRaw);
+    expect(listingContentHash(nfd)).toBe(listingContentHash(nfc));
+    // Compatibility forms are different text and stay different ("ﬁ" is not "fi" in the raw fields).
+    expect(listingContentHash({ ...fields, nameRaw: '\ufb01' })).not.toBe(listingContentHash({ ...fields, nameRaw: 'fi' }));
+  });
+
   it('changes when any raw field or the image order changes', () => {
     const base = listingContentHash(fields);
     for (const changed of [

@@ -93,17 +93,25 @@ export interface ContentHashFields {
  * seen as a change by a backfill (webhook photos can carry a producer hash: images.content_hash).
  */
 export function listingContentHash(fields: ContentHashFields): string {
+  // Text is compared in Unicode NFC: "é" typed as one code point or as e + combining accent is the same
+  // text, and must not read as an edit (a needless reprocess) or escape duplicate detection. NFC leaves
+  // text already in NFC (nearly all input) unchanged, so its stored hashes stay valid.
   const canonical = JSON.stringify([
     'listing/v1',
     fields.id,
-    fields.nameRaw,
-    fields.categoryPath,
-    fields.descriptionRaw,
-    fields.priceRaw,
-    fields.location,
+    nfc(fields.nameRaw),
+    fields.categoryPath === null ? null : nfc(fields.categoryPath),
+    nfc(fields.descriptionRaw),
+    nfc(fields.priceRaw),
+    nfc(fields.location),
     [...fields.imageIds],
   ]);
   return createHash('sha256').update(canonical, 'utf8').digest('hex');
+}
+
+/** Canonical composition (NFC) for comparing text; compatibility forms ("ﬁ", full-width) stay distinct. */
+export function nfc(text: string): string {
+  return text.normalize('NFC');
 }
 
 /** The earliest parseable time among the images (ties keep the first); null when there is none. */

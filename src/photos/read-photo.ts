@@ -2,7 +2,10 @@
 //   "upload:<image id>"  an inline photo from a webhook delivery, stored in Postgres (uploaded_photos)
 //   "http(s)://..."      a URL, fetched through the guard in fetch-guard.ts
 //   anything else        a local file path or file:// URL (the catalogue backfill)
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.js';
 import type { Queryable } from '../db/pool.js';
 import { getUploadedPhoto } from '../db/uploaded-photos-repo.js';
@@ -43,21 +46,52 @@ export function uploadSource(imageId: string): string {
   return `${UPLOAD_SCHEME}${imageId}`;
 }
 
-/** Reads a local photo file; the behaviour the backfill has always had (missing file: permanent). */
+/**
+ * Reads a local photo file; a missing file is permanent. At most `maxBytes + 1` bytes are read (enough
+ * for the image checks to reject the file as too large), so a huge file costs no memory, and anything
+ * but a regular file (a directory, a named pipe, a device) is refused without reading from it: opening
+ * is non-blocking, so a pipe with no writer cannot hang the worker.
+ */
 export async function readLocalPhoto(source: string, maxBytes: number): Promise<Buffer> {
   if (/^[a-z]+:\/\//i.test(source) && !source.startsWith('file://')) {
     throw new PermanentJobError(`Photo source ${source} is a URL of a kind this worker cannot read; use http(s) or a file path.`, 'unsupported_source');
   }
-  const path = source.startsWith('file://') ? new URL(source).pathname : source;
+  let path: string;
   try {
-    const bytes = await readFile(path);
-    // One byte past the limit is enough for the image checks to reject it as too large.
-    return bytes.length > maxBytes ? bytes.subarray(0, maxBytes + 1) : bytes;
+    // fileURLToPath decodes %20 and friends, which URL.pathname leaves encoded.
+    path = source.startsWith('file://') ? fileURLToPath(source) : source;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+    throw new PermanentJobError(`Photo source ${source} is not a valid local file URL (${(err as Error).message}); use file:///absolute/path or a plain path.`, 'unsupported_source');
+  }
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new PermanentJobError(`Photo file ${path} does not exist; add it to the image folder and rerun the backfill.`, 'missing_file');
     }
     throw err;
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      throw new PermanentJobError(
+        `Photo path ${path} is not a regular file (a directory, pipe or device); put the photo file itself there and rerun the backfill.`,
+        'not_a_file',
+      );
+    }
+    // One byte past the limit is enough for the image checks to reject it as too large.
+    const buffer = Buffer.allocUnsafe(Math.min(info.size, maxBytes) + 1);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return buffer.subarray(0, filled);
+  } finally {
+    await handle.close();
   }
 }
 
