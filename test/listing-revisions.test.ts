@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildListing } from '../src/domain/listing.js';
 import { renderSyntheticPhoto } from '../src/images/index.js';
 import { submitListings, type ListingWithPhotos } from '../src/pipeline/submit-listings.js';
-import { ListingFlowProducer } from '../src/queues/flows.js';
+import { enqueueInferOnly, ListingFlowProducer } from '../src/queues/flows.js';
 import { QUEUES } from '../src/queues/registry.js';
 import { createTestPipeline, type TestPipeline } from './support/pipeline.js';
 
@@ -118,5 +118,22 @@ describe('resubmitting listings', () => {
     expect((await submit(work.B)).enqueued).toEqual(['L1']);
     await processedAfter(before, 'solid oak table, scratched');
     expect(await photoStatus()).toEqual([{ id: 'p2', status: 'cleaned' }]);
+  }, 120_000);
+
+  it('lets `classify` ask again for a prediction whose earlier classify job failed for good', async () => {
+    const { rows } = await t.db.query<{ content_hash: string }>(`SELECT content_hash FROM listings WHERE id = 'L1'`);
+    const items = [{ listingId: 'L1', listingHash: rows[0]!.content_hash }];
+    // This infer pool has no classifier, so a job asking for one fails for good once its retries are spent.
+    await enqueueInferOnly(redis, t.config, items, 'clf@missing', null);
+    let failed: { id: string; finishedOn: number } | undefined;
+    await waitFor('the classify job to fail for good', async () => {
+      const [job] = await infer.getFailed();
+      if (job?.id && job.finishedOn) failed = { id: job.id, finishedOn: job.finishedOn };
+      return failed !== undefined;
+    });
+    // The next `classify` for the same version (say, once the pool runs it) must really enqueue it again.
+    await enqueueInferOnly(redis, t.config, items, 'clf@missing', null);
+    const again = await infer.getJob(failed!.id);
+    expect(again?.timestamp).toBeGreaterThan(failed!.finishedOn);
   }, 120_000);
 });

@@ -1,6 +1,9 @@
 // The stages against the real Postgres, called directly: an infer job that fails for good records why on
 // its listing, and jobs for content that has since changed write nothing (the checks sit in the same
 // SQL statement as the write, so an edit landing mid-job is caught too).
+import { randomBytes } from 'node:crypto';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeListingsAndRevisions } from '../src/db/submit-repo.js';
 import { getListing, markProcessed, type ListingInput } from '../src/db/listings-repo.js';
@@ -10,7 +13,13 @@ import { runImageClean } from '../src/pipeline/image-clean-stage.js';
 import { runInfer } from '../src/pipeline/infer-stage.js';
 import type { ImageEmbedder, ListingClassifier, TextEmbedder } from '../src/pipeline/model-ports.js';
 import { runTextEmbed } from '../src/pipeline/text-embed-stage.js';
+import { createLogger } from '../src/logging.js';
+import { createMetrics } from '../src/metrics/registry.js';
+import { recordFinalFailure } from '../src/pipeline/final-failure.js';
+import { createPoolWorker, type StageHandler } from '../src/queues/pool-worker.js';
+import { QUEUES } from '../src/queues/registry.js';
 import { createTestSchema, type TestSchema } from './support/db.js';
+import { deletePrefixKeys } from './support/redis-keys.js';
 
 const OLD = 'a'.repeat(64);
 const NEW = 'b'.repeat(64);
@@ -108,5 +117,90 @@ describe('pipeline stages: final infer failure and stale writes', () => {
       expect((await imagesForListing(t.db, id)).map((i) => i.status)).toEqual(['pending']);
       expect(await count('SELECT count(*)::int AS n FROM image_embeddings WHERE image_id = $1', `${id}-0`)).toBe(0);
     }
+  });
+});
+
+describe('pipeline stages: a job BullMQ gives up on after it stalled too often', () => {
+  let t: TestSchema;
+  let redis: Redis;
+  const prefix = `t${randomBytes(5).toString('hex')}`;
+
+  beforeAll(async () => {
+    t = await createTestSchema({ prefix: 'stall' });
+    await storeListingsAndRevisions(
+      t.db,
+      ['stall-img', 'stall-inf'].map((id) => ({ listing: listing(id), photos: [{ id: `${id}-0`, listingId: id, position: 0, sourceUri: `/nowhere/${id}.jpg` }] })),
+      null,
+    );
+    redis = new Redis(t.config.REDIS_URL, { maxRetriesPerRequest: null });
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await deletePrefixKeys(prefix);
+    await t?.drop();
+  });
+
+  /** A worker takes the job and dies with it (its lock lapses, unrenewed), twice: one stall more than BullMQ's limit of 1. */
+  async function stallTwice(queue: string): Promise<void> {
+    const dead = new Worker(queue, null, { connection: redis, prefix, autorun: false, lockDuration: 200, stalledInterval: 100 });
+    const check = () => (dead as unknown as { moveStalledJobsToWait(): Promise<void> }).moveStalledJobsToWait();
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      for (let i = 0; i < 2; i++) {
+        expect(await dead.getNextJob(`dead-${i}`, { block: false })).toBeDefined();
+        await sleep(150);
+        await check(); // marks the active job as possibly stalled
+        await sleep(350);
+        await check(); // its lock is gone: back to waiting, one stall counted
+      }
+    } finally {
+      await dead.close();
+    }
+  }
+
+  it('records the photo and the listing as failed, with why, although their handlers never ran', async () => {
+    const config = { ...t.config, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn' as const };
+    const metrics = createMetrics('stall-test');
+    const jobs: [string, unknown][] = [
+      [QUEUES.imageClean, { v: 1, listingId: 'stall-img', imageId: 'stall-img-0', source: '/nowhere/stall-img.jpg', listingHash: OLD, runId: null }],
+      [QUEUES.infer, { v: 1, listingId: 'stall-inf', listingHash: OLD, runId: null, receivedAt: Date.now() }],
+    ];
+    for (const [queue, data] of jobs) {
+      const q = new Queue(queue, { connection: redis, prefix });
+      await q.add('job', data, { attempts: 4, jobId: 'j1' });
+      await stallTwice(queue);
+      let ran = 0;
+      const handler: StageHandler = () => (ran++, Promise.resolve({ outcome: 'never' }));
+      const writes: Promise<boolean>[] = [];
+      const worker = createPoolWorker({
+        queue, concurrency: 1, handler, connection: redis, config, metrics, log: createLogger(config, 'stall-test'),
+        onFinalFailure: (reason, d, message) => writes.push(recordFinalFailure(t.db, queue, d, reason, message)),
+      });
+      void worker.run();
+      try {
+        const end = Date.now() + 10_000;
+        while ((await q.getJobState('j1')) !== 'failed' && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+        expect((await q.getJob('j1'))?.failedReason).toMatch(/stalled more than allowable limit/);
+        expect(ran).toBe(0);
+        expect(await Promise.all(writes)).toEqual([true]);
+      } finally {
+        await worker.close();
+        await q.obliterate({ force: true });
+        await q.close();
+      }
+    }
+    const [photo] = await imagesForListing(t.db, 'stall-img');
+    expect(photo).toMatchObject({ status: 'failed', failureCode: 'stalled' });
+    expect(photo!.failureReason).toMatch(/stopped mid-job more than once/);
+    const inf = await getListing(t.db, 'stall-inf');
+    expect(inf?.status).toBe('failed');
+    expect(inf?.statusReason).toMatch(/^Classification did not finish\. .*stopped mid-job more than once/);
+    // Counted as stalled, not as bad input: the payload was never looked at.
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/jobs_failed_total\{queue="image-clean",reason="stalled",process="stall-test"\} 1/);
+    expect(text).toMatch(/jobs_failed_total\{queue="infer",reason="stalled",process="stall-test"\} 1/);
+
+    // A recorded outcome is never overwritten: the handler's own failure (with its precise code) stands.
+    expect(await recordFinalFailure(t.db, QUEUES.imageClean, jobs[0]![1], 'transient', 'x')).toBe(false);
   });
 });

@@ -17,6 +17,7 @@ import { createPoolWorker, type StageHandler } from '../queues/pool-worker.js';
 import { POOL_QUEUES, QUEUES, type InferPayload } from '../queues/registry.js';
 import { loadPoolModels, type PoolModels, type PoolName } from './load-models.js';
 import { runInfer, type InferResult } from './infer-stage.js';
+import { recordFinalFailure } from './final-failure.js';
 import { runTextEmbed } from './text-embed-stage.js';
 import { runImageClean, type ImageCleanResult } from './image-clean-stage.js';
 
@@ -91,8 +92,11 @@ export async function startPool(name: PoolName, config: Config, options: { exitO
   const depth = new QueueAdmin(redis, config, [...POOL_QUEUES, QUEUES.schedule]);
   metrics.sources.queueStats = queueStatsFrom(depth);
   const models = await loadPoolModels(name, config, metrics, log);
+  const queueName = name === 'image-clean' ? QUEUES.imageClean : name === 'text-embed' ? QUEUES.textEmbed : QUEUES.infer;
+  /** Final-failure writes in flight (onFinalFailure), awaited before Postgres closes. */
+  const recording = new Set<Promise<unknown>>();
   const worker = createPoolWorker({
-    queue: name === 'image-clean' ? QUEUES.imageClean : name === 'text-embed' ? QUEUES.textEmbed : QUEUES.infer,
+    queue: queueName,
     concurrency: config[CONCURRENCY[name]] as number,
     handler: handlerFor(name, config, db, models, metrics),
     connection: redis,
@@ -116,9 +120,15 @@ export async function startPool(name: PoolName, config: Config, options: { exitO
         metrics.inferenceSeconds.observe({ role: 'image-encoder' }, r.encoder.seconds);
       }
     },
-    onFinalFailure: (reason, data) => {
+    onFinalFailure: (reason, data, message) => {
       if (name === 'image-clean') metrics.imagesProcessed.inc({ outcome: 'failed', reason });
       if (name === 'infer' && !isClassifyJob(data)) metrics.listingsProcessed.inc({ outcome: 'failed' });
+      // The handler may not have run (a job that stalled too often) or not to its end (a crashed
+      // sandboxed child): record the failure here, or the photo/listing would stay pending for good.
+      const write = recordFinalFailure(db, queueName, data, reason, message)
+        .catch((err: unknown) => log.error({ err, queue: queueName }, 'could not record a job that failed for good'))
+        .finally(() => recording.delete(write));
+      recording.add(write);
     },
     // An infer job of a listing's flow is its parent: before pickup it waited for its children. Only a
     // `classify` job (no children) waited in the queue proper.
@@ -129,8 +139,15 @@ export async function startPool(name: PoolName, config: Config, options: { exitO
     log,
     config.SHUTDOWN_TIMEOUT_MS,
     [
-      // worker.close() stops fetching and waits for the jobs in flight to finish.
-      { name: 'worker', close: () => worker.close() },
+      // worker.close() stops fetching and waits for the jobs in flight to finish; then the failures
+      // they ended with are recorded before Postgres closes.
+      {
+        name: 'worker',
+        close: async () => {
+          await worker.close();
+          await Promise.allSettled([...recording]);
+        },
+      },
       { name: 'models', close: () => models.close() },
       { name: 'metrics-server', close: () => server.close() },
       { name: 'queue-depth', close: () => depth.close() },

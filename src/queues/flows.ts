@@ -117,7 +117,11 @@ export class ListingFlowProducer {
 
 /**
  * Re-runs only the infer stage for listings whose photos and text are already embedded (after `train`
- * makes a new classifier current). Job ids include the model version, so each version runs once.
+ * makes a new classifier current). Job ids include the model version, so each version runs once while
+ * its job is in flight. The caller asks only for listings still lacking that version's prediction, so a
+ * kept finished job of the same id did not produce it (it failed for good, e.g. the pool ran another
+ * classifier): it is removed first, or re-adding its id would do nothing and `classify` could never
+ * ask again until retention evicted it.
  */
 export async function enqueueInferOnly(
   connection: Redis,
@@ -130,13 +134,18 @@ export async function enqueueInferOnly(
   const tag = createHash('sha256').update(modelVersion).digest('hex').slice(0, 12);
   try {
     for (let i = 0; i < items.length; i += 500) {
-      await queue.addBulk(
-        items.slice(i, i + 500).map((it) => ({
-          name: JOB_NAMES.infer,
-          data: { v: 1, listingId: it.listingId, listingHash: it.listingHash, runId, receivedAt: Date.now(), modelVersion } satisfies InferPayload,
-          opts: { ...defaultJobOptions(config), jobId: `classify.${it.listingId}.${it.listingHash.slice(0, 16)}.${tag}` },
-        })),
+      const jobs = items.slice(i, i + 500).map((it) => ({
+        name: JOB_NAMES.infer,
+        data: { v: 1, listingId: it.listingId, listingHash: it.listingHash, runId, receivedAt: Date.now(), modelVersion } satisfies InferPayload,
+        opts: { ...defaultJobOptions(config), jobId: `classify.${it.listingId}.${it.listingHash.slice(0, 16)}.${tag}` },
+      }));
+      await Promise.all(
+        jobs.map(async ({ opts: { jobId } }) => {
+          const state = await queue.getJobState(jobId);
+          if (state === 'completed' || state === 'failed') await queue.remove(jobId);
+        }),
       );
+      await queue.addBulk(jobs);
     }
   } finally {
     await queue.close();

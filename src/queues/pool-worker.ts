@@ -20,8 +20,12 @@ export interface PoolWorkerOptions {
   log: Logger;
   /** Called with each completed job's return value (image-clean reports bytes/pixels this way). */
   onCompleted?: (result: unknown, data: unknown) => void;
-  /** Called when a job fails for good (no attempts left or bad input), with its reason class and payload. */
-  onFinalFailure?: (reason: string, data: unknown) => void;
+  /**
+   * Called when a job fails for good (no attempts left, bad input, or stalled too often), with its reason
+   * class, payload and error message. The handler may never have run (see failureReason), so it may not
+   * have recorded anything.
+   */
+  onFinalFailure?: (reason: string, data: unknown, message: string) => void;
   /**
    * Whether a job's time before pickup is queueing (default: always). A flow parent's is not: it sat in
    * waiting-children while its children ran, so counting it would blame this queue for their time.
@@ -29,9 +33,22 @@ export interface PoolWorkerOptions {
   queueWaitOf?: (data: unknown) => boolean;
 }
 
-/** The reason class toProcessor put in front of a permanent error's message, e.g. "[corrupt] ...". */
-export function reasonFromMessage(message: string): string {
-  return /^\[([a-z_]{1,40})\] /.exec(message)?.[1] ?? 'transient';
+/**
+ * BullMQ fails a job that stalled more than maxStalledCount times (its worker died with it: SIGKILL, the
+ * OOM killer) at its next pickup, with this message and without running the processor.
+ */
+const STALLED = /^job (stalled|started) more than allowable limit/;
+
+/**
+ * The bounded reason class of a failed attempt: the code toProcessor put in front of a permanent error,
+ * 'stalled' for a job BullMQ gave up on because its workers kept dying with it, 'bad_input' for any other
+ * permanent error, else 'transient'.
+ */
+export function failureReason(err: Pick<Error, 'name' | 'message'>): string {
+  const coded = /^\[([a-z_]{1,40})\] /.exec(err.message)?.[1];
+  if (coded) return coded;
+  if (STALLED.test(err.message)) return 'stalled';
+  return err.name === 'UnrecoverableError' ? 'bad_input' : 'transient';
 }
 
 /** Wraps a stage handler as a BullMQ processor. Exported for the sandboxed processor files. */
@@ -79,11 +96,12 @@ export function createPoolWorker(opts: PoolWorkerOptions): Worker {
   });
   worker.on('failed', (job, err) => {
     const permanent = err.name === 'UnrecoverableError';
-    // Permanent failures carry their bounded reason class ("[corrupt] ..."); everything else is transient.
-    const reason = permanent ? (/^\[([a-z_]{1,40})\] /.exec(err.message)?.[1] ?? 'bad_input') : 'transient';
+    // Permanent failures carry their bounded reason class ("[corrupt] ..."); a job given up on after
+    // stalling is 'stalled' (not bad input: its payload was never looked at); the rest is transient.
+    const reason = failureReason(err);
     m.jobsFailed.inc({ queue: opts.queue, reason });
     const final = permanent || (job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1));
-    if (final) opts.onFinalFailure?.(permanent ? reasonFromMessage(err.message) : 'transient', job?.data);
+    if (final) opts.onFinalFailure?.(reason, job?.data, err.message);
     if (job?.processedOn && job.finishedOn) {
       m.jobProcessing.observe({ queue: opts.queue }, (job.finishedOn - job.processedOn) / 1000);
     }
