@@ -41,6 +41,10 @@ export function installShutdown(log: Logger, timeoutMs: number, parts: ClosePart
     }
     clearTimeout(deadline);
     log.info('shutdown complete');
+    // A component shut down in a process that lives on (exit = false: tests, an embedding host) must not
+    // take that process's later signals as a "second signal" for itself.
+    process.off('SIGTERM', onSigterm);
+    process.off('SIGINT', onSigint);
     resolveDone();
     if (exit) process.exit(failed ? 1 : 0);
   };
@@ -54,8 +58,10 @@ export function installShutdown(log: Logger, timeoutMs: number, parts: ClosePart
     started = true;
     void run(reason);
   };
-  process.on('SIGTERM', () => trigger('SIGTERM'));
-  process.on('SIGINT', () => trigger('SIGINT'));
+  const onSigterm = () => trigger('SIGTERM');
+  const onSigint = () => trigger('SIGINT');
+  process.on('SIGTERM', onSigterm);
+  process.on('SIGINT', onSigint);
   const request = (reason: string) => {
     if (!started) trigger(reason);
   };
