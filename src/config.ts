@@ -3,25 +3,42 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { redactUrl } from './redact-url.js';
 
 /** The repository root (this file lives in <root>/src). */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+// Numbers are written in decimal digits only: z.coerce.number() read " " as 0 (an unset-looking value
+// silently becoming 0) and accepted "1e3" and "0x10".
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.string().trim().regex(/^-?\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
+const decimal = (min: number, max: number) =>
+  z.string().trim().regex(/^-?\d+(\.\d+)?$/, 'must be a decimal number').transform(Number).pipe(z.number().min(min).max(max));
+/** A URL with one of these schemes (a bare "host:5432" parses as a URL whose scheme is "host:"). */
+const urlWith = (protocols: readonly string[]) =>
+  z.url().refine((u) => protocols.includes(new URL(u).protocol), `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+const timeZone = z.string().min(1).refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone such as UTC or Europe/London');
 const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no'])
   .transform((v) => v === '1' || v === 'true' || v === 'yes');
 
 // Each key is the environment variable's name; the default is what a one-machine run needs.
 const schema = z.object({
-  DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/postgres'),
+  DATABASE_URL: urlWith(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/postgres'),
   /** Postgres schema holding the tables; tests use a random one each. */
   DB_SCHEMA: z
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
     .default('public'),
   DB_POOL_MAX: int(1, 200).default(10),
-  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  REDIS_URL: urlWith(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   /** BullMQ key prefix; tests use a random one each so queues never collide. */
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('lp'),
 
@@ -112,7 +129,7 @@ const schema = z.object({
    * Ranking score = cosine + this x P(query in the neighbour's category); 0 ranks by cosine alone.
    * 2 is the weight chosen on validation listings by `npm run bench:api:weight` (docs/api.md).
    */
-  SEARCH_CATEGORY_WEIGHT: z.coerce.number().min(0).max(10).default(2),
+  SEARCH_CATEGORY_WEIGHT: decimal(0, 10).default(2),
   /**
    * Indexed listings from which searches use an HNSW graph (candidates re-scored exactly) instead of one
    * exact scan; 0 keeps the exact scan at every size.
@@ -124,7 +141,7 @@ const schema = z.object({
   /** Cron pattern (5 or 6 fields) of the nightly catalogue backfill; "off" installs no schedule. */
   NIGHTLY_CRON: z.string().min(1).default('0 2 * * *'),
   /** IANA time zone the cron pattern is read in. */
-  NIGHTLY_TZ: z.string().min(1).default('UTC'),
+  NIGHTLY_TZ: timeZone.default('UTC'),
   /** Catalogue folder (Products.csv, Images.csv, images/) of the nightly run; empty = the default catalogue. */
   NIGHTLY_CATALOGUE_DIR: z.string().optional(),
 
@@ -143,13 +160,26 @@ export class ConfigError extends Error {
   }
 }
 
+/** Settings whose values are never echoed back in an error (it reaches logs and terminals). */
+const SECRET_KEYS: ReadonlySet<string> = new Set(['WEBHOOK_SECRET', 'ADMIN_PASSWORD', 'ADMIN_USER']);
+/** Connection URLs: echoed without their password. */
+const URL_KEYS: ReadonlySet<string> = new Set(['DATABASE_URL', 'REDIS_URL']);
+
+/** What an error may say about the value given for `key`. */
+function shownValue(key: string, value: string | undefined): string {
+  if (value === undefined) return 'nothing';
+  if (SECRET_KEYS.has(key)) return `a value of ${value.length} character(s), not shown`;
+  if (URL_KEYS.has(key)) return JSON.stringify(redactUrl(value, key));
+  return JSON.stringify(value);
+}
+
 /** Parses the settings once; every problem is named in one error. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (got ${JSON.stringify(present[String(i.path[0])])})`),
+      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (got ${shownValue(String(i.path[0]), present[String(i.path[0])])})`),
     );
   }
   return parsed.data;

@@ -12,6 +12,7 @@ import * as runs from '../src/db/runs-repo.js';
 import * as embeddings from '../src/db/embeddings-repo.js';
 import * as predictions from '../src/db/predictions-repo.js';
 import { storeListingsAndRevisions } from '../src/db/submit-repo.js';
+import { LATEST_PREDICTION_VERSION_SQL } from '../src/db/search-repo.js';
 import { checkMigrationFileNames, defaultMigrationsDir, migrate } from '../src/db/migrate.js';
 import { createTestSchema, type TestSchema } from './support/db.js';
 
@@ -48,7 +49,8 @@ describe('migrate', () => {
     const { rows } = await t.db.query<{ table_name: string }>(
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [t.schema]);
     expect(rows.map((r) => r.table_name)).toEqual(
-      ['image_embeddings', 'images', 'listings', 'predictions', 'row_rejects', 'runs', 'schema_migrations', 'text_embeddings', 'uploaded_photos']);
+      ['image_embeddings', 'images', 'listings', 'predictions', 'row_rejects', 'runs', 'schema_migration_checksums', 'schema_migrations',
+        'text_embeddings', 'uploaded_photos']);
   });
 
   it('applies each migration once when two callers race', async () => {
@@ -56,6 +58,53 @@ describe('migrate', () => {
     expect(results.flatMap((r) => r.applied).sort()).toEqual(ALL_MIGRATIONS);
     const { rows } = await t.db.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY id');
     expect(rows.map((r) => r.name)).toEqual(ALL_MIGRATIONS);
+  });
+
+  it('refuses to go on when a migration file was edited after it was applied, naming it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'migrations-'));
+    try {
+      writeFileSync(path.join(dir, '0001_a.sql'), 'CREATE TABLE a (id int);\n');
+      expect(await migrate(t.config, { migrationsDir: dir })).toEqual({ applied: ['0001_a'] });
+      // The same text with CRLF line endings (a Windows checkout) is the same migration.
+      writeFileSync(path.join(dir, '0001_a.sql'), 'CREATE TABLE a (id int);\r\n');
+      expect(await migrate(t.config, { migrationsDir: dir })).toEqual({ applied: [] });
+      writeFileSync(path.join(dir, '0001_a.sql'), 'CREATE TABLE a (id bigint);\n');
+      writeFileSync(path.join(dir, '0002_b.sql'), 'CREATE TABLE b (id int);\n');
+      await expect(migrate(t.config, { migrationsDir: dir })).rejects.toThrow(/Migration 0001_a\.sql changed after it was applied to schema "test_[0-9a-f]+"/);
+      // Nothing after it ran either.
+      expect((await t.db.query('SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2', [t.schema, 'b'])).rows).toEqual([]);
+      writeFileSync(path.join(dir, '0001_a.sql'), 'CREATE TABLE a (id int);\n');
+      expect(await migrate(t.config, { migrationsDir: dir })).toEqual({ applied: ['0002_b'] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves nothing of a batch behind when one of its migrations fails', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'migrations-'));
+    try {
+      writeFileSync(path.join(dir, '0001_a.sql'), 'CREATE TABLE a (id int);\n');
+      writeFileSync(path.join(dir, '0002_b.sql'), 'CREATE TABLE b (id int);\nINSERT INTO b VALUES (\'not a number\');\n');
+      await expect(migrate(t.config, { migrationsDir: dir })).rejects.toThrow(/failed and was rolled back: .*invalid input syntax for type integer/);
+      const { rows } = await t.db.query('SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename IN ($2, $3, $4)', [t.schema, 'a', 'b', 'schema_migration_checksums']);
+      expect(rows).toEqual([]);
+      expect((await t.db.query('SELECT count(*)::int AS n FROM schema_migrations')).rows[0]).toEqual({ n: 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('serves the search index\'s per-poll "latest model version" read from an index, not a scan and sort', async () => {
+    await migrate(t.config);
+    // Empty tables: forbid the scan and the sort so the plan shows whether an index can serve the read.
+    const plan = await t.db.withTransaction(async (tx) => {
+      await tx.query('SET LOCAL enable_seqscan = off');
+      await tx.query('SET LOCAL enable_sort = off');
+      const { rows } = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${LATEST_PREDICTION_VERSION_SQL}`);
+      return rows.map((r) => r['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toMatch(/Index Scan Backward using predictions_created_at_idx/);
+    expect(plan).not.toMatch(/Sort/);
   });
 
   it('ignores documentation in the folder and refuses misnamed migrations', async () => {
@@ -238,6 +287,32 @@ describe('repositories', () => {
     });
     expect((await images.imagesForListing(t.db, 'a')).length).toBe(0);
     expect((await images.imagesForListing(t.db, 'b')).map((i) => i.id)).toEqual(['b-0']);
+  });
+
+  it('keeps only the latest content\'s photos when two producers store the same listing at once', async () => {
+    // Producer A stores listing x with photo x-a and holds its transaction open; producer B stores x with
+    // other content and photo x-b meanwhile (its statement waits for A's row lock). B's content wins, so
+    // x must end with x-b alone: A's photo was committed after B's statement began, and must not survive.
+    const photo = (id: string) => ({ id, listingId: 'x', position: 0, sourceUri: `https://img.example/${id}.jpg` });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let stored!: () => void;
+    const aStored = new Promise<void>((r) => (stored = r));
+    const a = t.db.withTransaction(async (tx) => {
+      await storeListingsAndRevisions(tx, [{ listing: listing('x', { contentHash: 'hA' }), photos: [photo('x-a')] }], null);
+      stored();
+      await held;
+    });
+    await aStored;
+    const b = storeListingsAndRevisions(t.db, [{ listing: listing('x', { contentHash: 'hB' }), photos: [photo('x-b')] }], null);
+    // Let B's statement start (and block on the listing row) before A commits.
+    await new Promise((r) => setTimeout(r, 300));
+    release();
+    await a;
+    const fromB = await b;
+    expect(fromB.revisions.get('x')).toBe(1);
+    expect(await listings.getListing(t.db, 'x')).toMatchObject({ contentHash: 'hB', status: 'pending' });
+    expect((await images.imagesForListing(t.db, 'x')).map((i) => i.id)).toEqual(['x-b']);
   });
 
   it('stores image cleaning results and failures', async () => {

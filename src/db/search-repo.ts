@@ -21,11 +21,12 @@ export interface EmbeddingCursor {
   listingId: string;
 }
 
+/** Run on every search-index poll; served by predictions_created_at_idx (migration 0005). */
+export const LATEST_PREDICTION_VERSION_SQL = 'SELECT model_version FROM predictions ORDER BY created_at DESC LIMIT 1';
+
 /** The model version with the most recent prediction, or null when there is none. */
 export async function latestPredictionVersion(db: Queryable): Promise<string | null> {
-  const { rows } = await db.query<{ model_version: string }>(
-    'SELECT model_version FROM predictions ORDER BY created_at DESC LIMIT 1',
-  );
+  const { rows } = await db.query<{ model_version: string }>(LATEST_PREDICTION_VERSION_SQL);
   return rows[0]?.model_version ?? null;
 }
 

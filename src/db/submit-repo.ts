@@ -20,7 +20,24 @@ img_removed AS (
   DELETE FROM images WHERE listing_id IN (SELECT id FROM touched) AND id NOT IN (SELECT id FROM img_input)
   RETURNING 1
 )
-SELECT id, outcome, revision, same_content FROM outcomes`);
+SELECT o.id, o.outcome, o.revision, o.same_content,
+       -- Another producer changed this listing after this statement's snapshot was taken (the upsert
+       -- waited for its row lock and then saw a revision the snapshot did not): img_removed cannot see
+       -- photos that producer inserted, so they are removed by RACED_PHOTOS_SQL instead.
+       (u.id IS NOT NULL AND u.revision <> COALESCE(p.revision + CASE WHEN p.content_hash <> i.content_hash THEN 1 ELSE 0 END, 0)) AS raced
+FROM outcomes o JOIN input i USING (id) LEFT JOIN prev p USING (id) LEFT JOIN upserted u USING (id)`);
+
+// A fresh statement (so a fresh snapshot) for the listings a concurrent producer raced: removes the photos
+// they no longer list, provided they still hold this call's content (FOR SHARE waits for a producer still
+// writing them, then rechecks the hash), so a newer producer's photos are never removed.
+const RACED_PHOTOS_SQL = `
+WITH owners AS (
+  SELECT l.id FROM listings l JOIN unnest($1::text[], $2::text[]) AS c(id, content_hash) USING (id)
+  WHERE l.content_hash = c.content_hash FOR SHARE OF l
+),
+kept AS (SELECT * FROM unnest($3::text[], $4::text[]) AS k(listing_id, image_id))
+DELETE FROM images im WHERE im.listing_id IN (SELECT id FROM owners)
+  AND NOT EXISTS (SELECT 1 FROM kept WHERE kept.listing_id = im.listing_id AND kept.image_id = im.id)`;
 
 /** What storeListingsAndRevisions found, plus each listing's content revision (for its job ids). */
 export interface StoredListings {
@@ -50,18 +67,29 @@ export async function storeListingsAndRevisions(
   const revisions = new Map<string, number>();
   const requeued = new Set<string>();
   for (const part of chunk(items, ROWS_PER_STATEMENT)) {
-    const { rows } = await db.query<{ id: string; outcome: keyof UpsertOutcome; revision: number; same_content: boolean }>(STORE_SQL, [
+    const { rows } = await db.query<{ id: string; outcome: keyof UpsertOutcome; revision: number; same_content: boolean; raced: boolean }>(STORE_SQL, [
       ...listingUpsertParams(part.map((p) => p.listing), runId, false),
       ...imageUpsertParams(part.flatMap((p) => p.photos)),
     ]);
+    const raced = new Set<string>();
     for (const row of rows) {
       outcome[row.outcome].push(row.id);
       revisions.set(row.id, row.revision);
       if (row.outcome === 'changed' && row.same_content) requeued.add(row.id);
+      if (row.raced) raced.add(row.id);
     }
+    if (raced.size > 0) await removeRacedPhotos(db, part.filter((p) => raced.has(p.listing.id)));
   }
   return { outcome, revisions, requeued };
 }
 
-/** How many statements storeListingsAndRevisions sends for this many listings. */
+async function removeRacedPhotos(db: Queryable, items: readonly { listing: ListingInput; photos: readonly ImageInput[] }[]): Promise<void> {
+  const photos = items.flatMap((i) => i.photos);
+  await db.query(RACED_PHOTOS_SQL, [
+    items.map((i) => i.listing.id), items.map((i) => i.listing.contentHash),
+    photos.map((p) => p.listingId), photos.map((p) => p.id),
+  ]);
+}
+
+/** How many statements storeListingsAndRevisions sends for this many listings (one more per chunk that raced another producer: RACED_PHOTOS_SQL). */
 export const storeStatements = (listings: number): number => Math.ceil(listings / ROWS_PER_STATEMENT);
