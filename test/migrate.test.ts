@@ -384,5 +384,12 @@ describe('repositories', () => {
     expect(await predictions.listPredictions(t.db, 'clf@1', { withEmbedding: false })).toHaveLength(1);
     expect(await predictions.categoryMix(t.db, 'clf@1')).toEqual([{ category: 'Home & Garden', count: 1 }]);
     await expect(predictions.upsertPredictions(t.db, [{ ...pred, categoryCode: 13 }])).rejects.toThrow(/check constraint/);
+
+    // The infer pool's guarded write: nothing lands for content the listing no longer has.
+    const other = { ...pred, modelVersion: 'clf@2', category: 'Toys', categoryCode: 12 };
+    expect(await predictions.upsertPredictionIfCurrent(t.db, { listingId: 'a', contentHash: 'an-older-hash' }, other)).toBe(false);
+    expect((await predictions.getPredictions(t.db, 'clf@2', ['a'])).size).toBe(0);
+    expect(await predictions.upsertPredictionIfCurrent(t.db, { listingId: 'a', contentHash: 'h1' }, other)).toBe(true);
+    expect((await predictions.getPredictions(t.db, 'clf@2', ['a'])).get('a')).toMatchObject({ category: 'Toys', categoryCode: 12 });
   });
 });

@@ -1,6 +1,8 @@
 // Predictions: one per (listing, model version), with class probabilities and the fused embedding.
 import { assertUniqueKeys, chunk, valuesPlaceholders, VECTORS_PER_STATEMENT } from './batch.js';
+import type { ListingContent } from './listings-repo.js';
 import type { Queryable } from './pool.js';
+import { prepared } from './prepared.js';
 import { fromArraySend, toArrayRecv, type Vector } from './vectors.js';
 
 export const MODALITIES = ['combined', 'text', 'image'] as const;
@@ -63,6 +65,34 @@ export async function upsertPredictions(db: Queryable, rows: readonly Prediction
       params,
     );
   }
+}
+
+// The infer pool's write: stored only while the listing still has the content the job classified,
+// checked in the same statement (FOR SHARE, as embeddings-repo.ts's guarded writes). Without it, an
+// infer job for old content finishing after the new content's flow could leave the old prediction.
+const PREDICTION_IF_CURRENT = prepared(`
+WITH current AS (SELECT 1 FROM listings WHERE id = $1 AND content_hash = $8 FOR SHARE),
+written AS (
+  INSERT INTO predictions AS p (listing_id, model_version, category, category_code, probabilities, modality, embedding)
+  SELECT $1, $2, $3, $4::int, $5::real[], $6, $7::real[] FROM current
+  ON CONFLICT (listing_id, model_version) DO UPDATE SET
+    category = EXCLUDED.category, category_code = EXCLUDED.category_code, probabilities = EXCLUDED.probabilities,
+    modality = EXCLUDED.modality, embedding = EXCLUDED.embedding, created_at = now()
+  WHERE (p.category, p.category_code, p.probabilities, p.modality, p.embedding)
+        IS DISTINCT FROM (EXCLUDED.category, EXCLUDED.category_code, EXCLUDED.probabilities, EXCLUDED.modality, EXCLUDED.embedding)
+  RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM current) AS current`);
+
+/** Stores one listing's prediction; false (nothing written) when the listing's content has moved on. */
+export async function upsertPredictionIfCurrent(db: Queryable, content: ListingContent, r: PredictionInput): Promise<boolean> {
+  if (r.listingId !== content.listingId) throw new Error(`A prediction of ${r.listingId} was guarded by listing ${content.listingId}.`);
+  const { rows } = await db.query<{ current: boolean }>(PREDICTION_IF_CURRENT, [
+    r.listingId, r.modelVersion, r.category, r.categoryCode,
+    toArrayRecv(r.probabilities, `The probabilities of ${r.listingId}`), r.modality,
+    toArrayRecv(r.embedding, `The prediction embedding of ${r.listingId}`), content.contentHash,
+  ]);
+  return rows[0]?.current ?? false;
 }
 
 /** Predictions of one model version for these listings, by listing id; ids without one are absent. */

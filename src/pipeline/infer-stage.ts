@@ -5,7 +5,7 @@ import type { Queryable } from '../db/pool.js';
 import { getImageEmbeddings, getTextEmbeddings } from '../db/embeddings-repo.js';
 import { imagesForListing } from '../db/images-repo.js';
 import { getListing, markFailed, markProcessed } from '../db/listings-repo.js';
-import { upsertPredictions } from '../db/predictions-repo.js';
+import { upsertPredictionIfCurrent } from '../db/predictions-repo.js';
 import { inferPayload, parsePayload, QUEUES, type InferPayload } from '../queues/registry.js';
 import { isFinalAttempt, type AttemptInfo } from './errors.js';
 import type { ListingClassifier, Modality } from './model-ports.js';
@@ -100,17 +100,17 @@ async function inferListing(deps: InferDeps, p: InferPayload): Promise<InferResu
   let best = 0;
   for (let i = 1; i < result.probabilities.length; i++) if (result.probabilities[i]! > result.probabilities[best]!) best = i;
   const category = c.classes[best]!;
-  await upsertPredictions(deps.db, [
-    {
-      listingId: listing.id,
-      modelVersion: c.version,
-      category,
-      categoryCode: best,
-      probabilities: result.probabilities,
-      modality: result.modality,
-      embedding: result.embedding,
-    },
-  ]);
+  const stored = await upsertPredictionIfCurrent(deps.db, { listingId: listing.id, contentHash: listing.contentHash }, {
+    listingId: listing.id,
+    modelVersion: c.version,
+    category,
+    categoryCode: best,
+    probabilities: result.probabilities,
+    modality: result.modality,
+    embedding: result.embedding,
+  });
+  // The listing was edited while this job classified it: the new content's own flow predicts it.
+  if (!stored) return { outcome: 'stale' };
   await markProcessed(deps.db, listing.id, listing.contentHash);
   deps.onPrediction?.({ category, modality: result.modality, topProbability: result.probabilities[best]!, receivedAt: p.receivedAt });
   return { outcome: 'predicted', category, modality: result.modality, photos };
