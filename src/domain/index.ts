@@ -12,7 +12,7 @@ export {
   topLevelLabel,
 } from './category.js';
 export type { CategoryName, CategoryTable } from './category.js';
-export { ID_PATTERN, buildListing, earliestCreateTime, isValidId, listingContentHash } from './listing.js';
+export { ID_PATTERN, buildListing, createTimeMs, earliestCreateTime, isValidId, listingContentHash } from './listing.js';
 export type { ContentHashFields, ImageRow, Listing, ListingImageRef, ListingSource, ProductRow } from './listing.js';
 export { Deduper, dedupeListings, duplicateKey } from './dedupe.js';
 export type { DedupeFields, DedupeResult } from './dedupe.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildListing, earliestCreateTime, isValidId, listingContentHash } from './listing.js';
+import { buildListing, createTimeMs, earliestCreateTime, isValidId, listingContentHash } from './listing.js';
 import type { ListingSource } from './listing.js';
 
 const source: ListingSource = {
@@ -101,6 +101,27 @@ describe('isValidId', () => {
     expect(isValidId('sample_0001')).toBe(true);
     for (const bad of ['', '123', '../etc/passwd', 'a/b', 'a:b', '-x', 'x'.repeat(129), 'a b']) {
       expect(isValidId(bad)).toBe(false);
+    }
+  });
+});
+
+describe('createTimeMs', () => {
+  it('reads a time without a zone as UTC, whatever the process time zone', () => {
+    // eslint-disable-next-line no-restricted-properties
+    const env = process.env;
+    const before = env.TZ;
+    env.TZ = 'America/New_York';
+    try {
+      expect(createTimeMs('2022-02-26T10:00:00')).toBe(Date.UTC(2022, 1, 26, 10));
+      expect(createTimeMs('2022-02-26T10:00')).toBe(Date.UTC(2022, 1, 26, 10));
+      expect(createTimeMs('2022-02-26')).toBe(Date.UTC(2022, 1, 26));
+      expect(createTimeMs('2022-02-26T10:00:00+01:00')).toBe(Date.UTC(2022, 1, 26, 9));
+      expect(createTimeMs('2022-02-26T10:00:00Z')).toBe(Date.UTC(2022, 1, 26, 10));
+      // Which photo is earliest does not depend on the zone either.
+      expect(earliestCreateTime([{ id: 'a', createTime: '2022-02-26T06:00:00+01:00' }, { id: 'b', createTime: '2022-02-26T04:30:00' }])).toBe('2022-02-26T04:30:00');
+    } finally {
+      if (before === undefined) delete env.TZ;
+      else env.TZ = before;
     }
   });
 });

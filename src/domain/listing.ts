@@ -114,13 +114,25 @@ export function nfc(text: string): string {
   return text.normalize('NFC');
 }
 
+/** A date-time with no zone designator ("2022-02-26T10:00:00"): ISO 8601 leaves its zone open. */
+const NO_ZONE = /T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/;
+
+/**
+ * Milliseconds since the epoch of a catalogue create_time (NaN when it does not parse). A time without
+ * a zone is read as UTC, as a date alone already is: JavaScript would read it in the process's local
+ * zone, so the stored time (and which photo is earliest) would depend on where the backfill ran.
+ */
+export function createTimeMs(time: string): number {
+  return Date.parse(NO_ZONE.test(time) ? `${time}Z` : time);
+}
+
 /** The earliest parseable time among the images (ties keep the first); null when there is none. */
 export function earliestCreateTime(images: readonly ListingImageRef[]): string | null {
   let best: string | null = null;
   let bestMs = Infinity;
   for (const image of images) {
     if (image.createTime === null) continue;
-    const ms = Date.parse(image.createTime);
+    const ms = createTimeMs(image.createTime);
     if (Number.isNaN(ms)) continue;
     if (ms < bestMs) {
       best = image.createTime;

@@ -4,7 +4,7 @@ import type { Db, Queryable } from '../db/pool.js';
 import { markImagesSkipped } from '../db/images-repo.js';
 import { markSkipped, type ListingInput } from '../db/listings-repo.js';
 import { storeListingsAndRevisions, storeStatements, type StoredListings } from '../db/submit-repo.js';
-import type { Listing } from '../domain/listing.js';
+import { createTimeMs, type Listing } from '../domain/listing.js';
 import type { ListingFlowProducer } from '../queues/flows.js';
 
 export interface ListingWithPhotos {
@@ -38,7 +38,7 @@ function toInput(l: Listing, source: string): ListingInput {
     location: l.location,
     categoryPath: l.categoryPath,
     label: l.label,
-    createTime: l.createTime ? new Date(l.createTime) : null,
+    createTime: l.createTime ? new Date(createTimeMs(l.createTime)) : null,
     imageCount: l.imageIds.length,
     contentHash: l.contentHash,
     source,
