@@ -107,7 +107,6 @@ describe('isValidId', () => {
 
 describe('createTimeMs', () => {
   it('reads a time without a zone as UTC, whatever the process time zone', () => {
-    // eslint-disable-next-line no-restricted-properties
     const env = process.env;
     const before = env.TZ;
     env.TZ = 'America/New_York';
