@@ -101,10 +101,10 @@ const schema = z.object({
   API_BATCH_DELAY_MS: int(0, 1000).default(0),
   /** Requests per minute per client address on /predict, /search and /similar; 0 turns the limit off. */
   API_RATE_LIMIT_PER_MINUTE: int(0).default(600),
-  /** Shared secret the marketplace signs webhook deliveries with; unset refuses every delivery (503). */
   /** Credentials for the queue admin UI at /admin/queues; the UI is off unless both are set. */
   ADMIN_USER: z.string().min(1).optional(),
   ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  /** Shared secret the marketplace signs webhook deliveries with; unset refuses every delivery (503). */
   WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Accepted age of a delivery's signed timestamp, either way; also how long replays are remembered. */
   WEBHOOK_TOLERANCE_SECONDS: int(1, 3600).default(300),
