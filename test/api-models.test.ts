@@ -3,8 +3,11 @@
 // the web page in headless Chromium; and model reloads (last: they change the served models).
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchApiModels } from '../src/api/model-watcher.js';
+import { buildServer } from '../src/api/server.js';
 import { loadConfig } from '../src/config.js';
 import { CATEGORY_NAMES } from '../src/domain/category.js';
 import type { ManifestEntry, ModelRole } from '../src/models/manifest-types.js';
@@ -191,6 +194,65 @@ describe.skipIf(!existsSync(CHROMIUM_PATH))(`web page in headless Chromium (skip
     expect(seen.similarPhotosLoaded).toBeGreaterThan(0);
     expect(seen.searchResults).toBeGreaterThan(0);
     expect(seen.errors).toEqual([]);
+  });
+});
+
+describe('request edges on the real models', () => {
+  it('refuses text over the limit with 413 for every content type, and counts characters, not bytes', async () => {
+    // A multipart field over the limit was cut off by the parser and the rest classified as the whole text.
+    const long = await post('/predict/text', form({ text: 'solid oak table '.repeat(5000) }));
+    expect(long.status).toBe(413);
+    expect(long.body.message).toMatch(/"text" field is longer than 65536 characters/);
+    const json = await fetch(`${s.api.url}/predict/text`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'oak '.repeat(20_000) }) });
+    expect(json.status).toBe(413);
+    const location = await fetch(`${s.api.url}/predict/combined`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'oak table', location: 'x'.repeat(70_000) }),
+    });
+    expect(location.status).toBe(413);
+    const urlencoded = await post('/predict/text', `text=${'oak+'.repeat(20_000)}`, { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(urlencoded.status).toBe(413);
+    // 60,000 three-byte characters (180,000 bytes) are within the limit and classified.
+    const wide = await post('/predict/text', form({ text: `${'€'.repeat(59_990)} oak table` }));
+    expect(wide.status).toBe(200);
+    expectResearchShape(wide.body as unknown as Answer);
+  });
+
+  it('answers 415 for a text/plain body and 422 for a search with no words left, as docs/api.md says', async () => {
+    const plain = await post('/predict/text', 'oak table', { 'content-type': 'text/plain' });
+    expect(plain.status).toBe(415);
+    expect(plain.body).toMatchObject({ statusCode: 415, error: 'Unsupported Media Type' });
+    const search = await fetch(`${s.api.url}/search?q=${encodeURIComponent('! a ?')}`);
+    expect(search.status).toBe(422);
+    expect(((await search.json()) as { message: string }).message).toMatch(/no words left/);
+  });
+
+  it('finishes a request in flight when shutting down and answers one arriving during the drain 503 in the API error shape', async () => {
+    const app = await buildServer(s.api.deps);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const socket = net.connect((app.server.address() as AddressInfo).port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString()));
+    const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    // The request's headers and half its body arrive before the drain begins, the rest after it.
+    const body = JSON.stringify({ text: knownText.slice(0, 200) });
+    socket.write(`POST /predict/text HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
+    socket.write(body.slice(0, 10));
+    await new Promise((r) => setTimeout(r, 300));
+    const closed = app.close();
+    await new Promise((r) => setTimeout(r, 200));
+    socket.write(body.slice(10));
+    // A second request on the same keep-alive connection, sent after the drain began.
+    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await closed;
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 3000))]);
+    socket.destroy();
+    const answers = received.split(/(?=HTTP\/1\.1 )/);
+    expect(answers.map((a) => a.slice(0, 12))).toEqual(['HTTP/1.1 200', 'HTTP/1.1 503']);
+    expect(answers[0]).toMatch(/"Category"/);
+    const refused = JSON.parse(answers[1]!.slice(answers[1]!.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
+    expect(refused).toMatchObject({ statusCode: 503, error: 'Service Unavailable', message: expect.stringMatching(/shutting down/), requestId: expect.any(String) });
   });
 });
 

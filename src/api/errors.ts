@@ -47,12 +47,29 @@ export function errorBody(statusCode: number, message: string, requestId: string
   return { statusCode, error: REASONS[statusCode] ?? 'Error', message, requestId };
 }
 
+/**
+ * ioredis's ways of saying "Redis is not there": a command given up after the connection's retries,
+ * one sent on a closed connection, or one refused while disconnected. Before, these were a 500 that
+ * told a webhook sender nothing it could act on, while the same outage of Postgres was a 503.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (
+    err.name === 'MaxRetriesPerRequestError' ||
+    err.message === 'Connection is closed.' ||
+    err.message.startsWith("Stream isn't writeable and enableOfflineQueue options is false")
+  );
+}
+
 /** Maps any thrown error to a status and a client-safe message. */
 export function classify(err: unknown): { statusCode: number; message: string; expected: boolean } {
   if (err instanceof ApiError) return { statusCode: err.statusCode, message: err.message, expected: true };
   if (isImageRejectedError(err)) return { statusCode: IMAGE_STATUS[err.code], message: err.message, expected: true };
   if (err instanceof DbUnavailableError) {
     return { statusCode: 503, message: 'The database is unavailable right now; retry in a few seconds.', expected: false };
+  }
+  if (isRedisUnavailable(err)) {
+    return { statusCode: 503, message: 'The job queue (Redis) is unavailable right now; retry in a few seconds.', expected: false };
   }
   const e = err as Partial<FastifyError> & { validation?: unknown };
   if (e.validation) return { statusCode: 400, message: `Invalid request: ${e.message}.`, expected: true };

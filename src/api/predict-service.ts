@@ -48,7 +48,7 @@ function requireModels(models: ApiModels, needs: { text: boolean; image: boolean
 export async function embedQuery(models: ApiModels, query: string): Promise<{ embedding: Float32Array; probabilities: Float32Array; answer: PredictionAnswer }> {
   const m = requireModels(models, { text: true, image: false });
   const text = cleanModelText(query);
-  if (text === '') throw new ApiError(400, 'The query has no words left after cleaning (one-letter words and symbols are dropped); send a few words.');
+  if (text === '') throw new ApiError(422, 'The query has no words left after cleaning (one-letter words and symbols are dropped); send a few words.');
   // A query reads like a listing title, so it also fills the title view of encoders that have one.
   const result = await m.classifier.classify({ text: await m.textEmbedder!.embed({ text, name: query, price: null, location: '' }), image: null });
   return { embedding: result.embedding, probabilities: result.probabilities, answer: toAnswer(m.classifier, result) };

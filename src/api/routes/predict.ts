@@ -10,14 +10,28 @@ import { resultCards, type RateLimitConfig } from './shared.js';
 
 type Kind = 'image' | 'text' | 'combined';
 
+/**
+ * Longest "text" or "location" accepted, in characters, whatever the body's content type. A multipart
+ * field over the parser's 64 KiB used to be cut there silently and classified as if that were the whole
+ * text, while a JSON one went through whole (up to the 1 MiB body limit); both are now a 413.
+ */
+export const MAX_TEXT_CHARS = 64 * 1024;
+
+function checkLength(field: string, value: string, truncated = false): string {
+  if (truncated || value.length > MAX_TEXT_CHARS) {
+    throw new ApiError(413, `The "${field}" field is longer than ${MAX_TEXT_CHARS} characters; send a shorter ${field === 'text' ? 'description' : field}.`);
+  }
+  return value;
+}
+
 /** Reads the form: at most one file (the "image" field), a "text" field and an optional "location". */
 async function readForm(req: FastifyRequest): Promise<PredictInput> {
   const input: PredictInput = { image: null, text: null };
   if (!req.isMultipart()) {
     // JSON or urlencoded { text } is accepted as well, for text-only clients.
     const body = req.body as { text?: unknown; location?: unknown } | undefined;
-    if (body && typeof body.text === 'string') input.text = body.text;
-    if (body && typeof body.location === 'string') input.location = body.location;
+    if (body && typeof body.text === 'string') input.text = checkLength('text', body.text);
+    if (body && typeof body.location === 'string') input.location = checkLength('location', body.location);
     return input;
   }
   try {
@@ -29,9 +43,9 @@ async function readForm(req: FastifyRequest): Promise<PredictInput> {
         }
         input.image = await part.toBuffer();
       } else if (part.fieldname === 'text') {
-        input.text = String(part.value);
+        input.text = checkLength('text', String(part.value), part.valueTruncated);
       } else if (part.fieldname === 'location') {
-        input.location = String(part.value);
+        input.location = checkLength('location', String(part.value), part.valueTruncated);
       }
     }
   } catch (err) {
@@ -64,6 +78,9 @@ const answerSchema = {
 } as const;
 
 export async function predictRoutes(app: FastifyInstance, deps: ApiDeps, rateLimit: RateLimitConfig): Promise<void> {
+  // Fastify parses text/plain by default; these routes take a form or JSON, so a plain-text body is the
+  // documented 415 (it was a 400 saying the "text" field was missing). In this plugin's scope only.
+  app.removeContentTypeParser('text/plain');
   const route = (kind: Kind, summary: string) =>
     app.post<{ Querystring: { similar: number } }>(`/predict/${kind}`, {
       config: rateLimit,
