@@ -28,7 +28,7 @@ export async function startApi(config: Config, options: { exitOnShutdown?: boole
   const log = createLogger(config, 'api');
   const metrics = createApiMetrics(createMetrics('api'));
   const db = createDb(config, { applicationName: 'api', onIdleClientError: (err) => log.warn({ err }, 'idle Postgres client lost') });
-  const redis = await connectRedis(config, 'producer');
+  const redis = await connectRedis(config, 'producer', log);
   const producer = new ListingFlowProducer(redis, config);
   // Same models and batchers as the pools, tuned for single synchronous requests; the classifier with
   // the encoders it was trained on (src/api/model-set.ts), as the watcher keeps them.

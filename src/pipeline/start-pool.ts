@@ -87,7 +87,7 @@ export async function startPool(name: PoolName, config: Config, options: { exitO
   const log = createLogger(config, `${name}-pool`);
   const metrics = createMetrics(`${name}-pool`);
   const db = instrumentDb(createDb(config, { applicationName: `${name}-pool`, onIdleClientError: (err) => log.warn({ err }, 'idle Postgres client lost') }), metrics);
-  const redis = await connectRedis(config, 'worker');
+  const redis = await connectRedis(config, 'worker', log);
   // Every pool reports the depth of every queue, so a backlog stays visible while its own pool is down.
   const depth = new QueueAdmin(redis, config, [...POOL_QUEUES, QUEUES.schedule]);
   metrics.sources.queueStats = queueStatsFrom(depth);

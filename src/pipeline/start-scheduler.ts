@@ -27,7 +27,7 @@ export async function startScheduler(config: Config, options: { exitOnShutdown?:
   const log = createLogger(config, 'scheduler');
   const metrics = createMetrics('scheduler');
   const db = instrumentDb(createDb(config, { applicationName: 'scheduler', onIdleClientError: (err) => log.warn({ err }, 'idle Postgres client lost') }), metrics);
-  const redis = await connectRedis(config, 'worker');
+  const redis = await connectRedis(config, 'worker', log);
   const producer = new ListingFlowProducer(redis, config);
   // The backfill waits for the pool queues to drain; the schedule queue (holding this very job) is
   // watched separately for metrics only.

@@ -12,9 +12,35 @@ export function createRedis(config: Pick<Config, 'REDIS_URL'>, role: 'worker' | 
   });
 }
 
-/** Connects, or throws an error that says exactly what to start. */
-export async function connectRedis(config: Pick<Config, 'REDIS_URL'>, role: 'worker' | 'producer'): Promise<Redis> {
+/** Where a long-lived connection reports an outage (a process's logger). */
+export interface RedisOutageLog {
+  warn(obj: object, msg: string): void;
+  info(msg: string): void;
+}
+
+/**
+ * Reports a lost connection once per outage, and its return. Without an 'error' listener ioredis
+ * prints "[ioredis] Unhandled error event" with a stack on every reconnection attempt (several a
+ * second), outside the structured log.
+ */
+export function reportOutages(redis: Redis, log: RedisOutageLog, what = 'Redis'): void {
+  let down = false;
+  redis.on('error', (err: Error) => {
+    if (down) return;
+    down = true;
+    log.warn({ err: err.message }, `${what} connection lost; reconnecting (work that needs it waits or fails until it is back)`);
+  });
+  redis.on('ready', () => {
+    if (!down) return;
+    down = false;
+    log.info(`${what} connection is back`);
+  });
+}
+
+/** Connects, or throws an error that says exactly what to start. With `log`, outages afterwards are logged once each. */
+export async function connectRedis(config: Pick<Config, 'REDIS_URL'>, role: 'worker' | 'producer', log?: RedisOutageLog): Promise<Redis> {
   const redis = createRedis(config, role);
+  if (log) reportOutages(redis, log);
   try {
     await redis.connect();
     await redis.ping();
