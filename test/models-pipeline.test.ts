@@ -59,6 +59,9 @@ describe('offline models through the pipeline', () => {
     expect(ready.checks?.models?.classifier).toBe(train.version);
     const predicted = await fetch(`${api.url}/search?q=table%20chair&k=3`);
     expect(predicted.status).toBe(200);
+    // The API reports its Postgres pool as the pools do (the dashboard's pool-usage panel showed it with a limit of 0).
+    const apiMetrics = await (await fetch(`${api.url}/metrics`)).text();
+    expect(apiMetrics).toMatch(/listing_pipeline_db_pool_max_connections\{process="api"\} [1-9]/);
 
     const { rows } = await t.db.query<{ id: string; probabilities: Float32Array; embedding: Float32Array; modality: string }>(
       `SELECT l.id, p.probabilities, p.embedding, p.modality FROM listings l

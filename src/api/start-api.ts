@@ -9,6 +9,7 @@ import { createLogger } from '../logging.js';
 import { createMetrics } from '../metrics/registry.js';
 import { readManifest } from '../models/load.js';
 import { connectRedis } from '../queues/connection.js';
+import { instrumentDb } from '../metrics/db-timing.js';
 import { ListingFlowProducer } from '../queues/flows.js';
 import type { ApiDeps } from './deps.js';
 import { createApiMetrics } from '../metrics/api-metrics.js';
@@ -27,7 +28,7 @@ export interface StartedApi {
 export async function startApi(config: Config, options: { exitOnShutdown?: boolean } = {}): Promise<StartedApi> {
   const log = createLogger(config, 'api');
   const metrics = createApiMetrics(createMetrics('api'));
-  const db = createDb(config, { applicationName: 'api', onIdleClientError: (err) => log.warn({ err }, 'idle Postgres client lost') });
+  const db = instrumentDb(createDb(config, { applicationName: 'api', onIdleClientError: (err) => log.warn({ err }, 'idle Postgres client lost') }), metrics.base);
   const redis = await connectRedis(config, 'producer', log);
   const producer = new ListingFlowProducer(redis, config);
   // Same models and batchers as the pools, tuned for single synchronous requests; the classifier with

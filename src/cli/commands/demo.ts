@@ -46,7 +46,7 @@ export function registerDemo(program: Command): void {
       const log = createLogger({ LOG_LEVEL: opts.json ? 'warn' : config.LOG_LEVEL }, 'demo');
       const catalogue = await defaultCatalogue(config);
       say(opts.json, catalogue.label === 'builtin'
-        ? `Catalogue: the built-in generated sample (${catalogue.productsPath}); ../shared/data/fbm was not found.`
+        ? `Catalogue: the built-in generated sample (${catalogue.productsPath}); ${path.join(config.SHARED_DIR, 'data', 'fbm')} was not found.`
         : `Catalogue: the real sample ${path.dirname(catalogue.productsPath)}.`);
       await migrate(config);
       const db = createDb(config, { applicationName: 'demo' });
