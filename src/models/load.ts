@@ -128,14 +128,39 @@ interface ClassifierInput {
   image: Float32Array | null;
 }
 
-/** Why an input does not fit the classifier's declared widths (null when it fits). */
-export function wrongInput(input: ClassifierInput, textDim: number, imageDim: number): string | null {
-  for (const [name, v, dim] of [['text', input.text, textDim], ['image', input.image, imageDim]] as const) {
+/**
+ * True when no value is NaN or infinite (x - x is 0 for every finite x, NaN otherwise). A plain loop:
+ * this runs per request on vectors of thousands of values, where `every(Number.isFinite)` cost about
+ * 28 us per 3,149 values, more than the batched model run itself.
+ */
+function allFinite(v: Float32Array): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i]!;
+    if (x - x !== 0) return false;
+  }
+  return true;
+}
+
+/**
+ * Why an input does not fit the classifier's declared widths (null when it fits). Only the image
+ * columns the classifier reads (`imageColumns`, default all) must be finite: the rest never reach it.
+ */
+export function wrongInput(input: ClassifierInput, textDim: number, imageDim: number, imageColumns: readonly [number, number] = [0, imageDim]): string | null {
+  for (const [name, v, dim, used] of [['text', input.text, textDim, [0, textDim]], ['image', input.image, imageDim, imageColumns]] as const) {
     if (!v) continue;
     if (v.length !== dim) return `its ${name} embedding has ${v.length} values where the classifier expects ${dim} (embedded by a different encoder version?)`;
-    if (!v.every(Number.isFinite)) return `its ${name} embedding contains NaN or infinite values`;
+    if (!allFinite(v.subarray(used[0], used[1]))) return `its ${name} embedding contains NaN or infinite values`;
   }
   return null;
+}
+
+/** The [start, end) image columns a classifier entry reads (preprocessing.imageColumns), else all. */
+function imageColumnsOf(e: ManifestEntry, imageDim: number): [number, number] {
+  const c = e.preprocessing['imageColumns'];
+  if (Array.isArray(c) && c.length === 2 && Number.isInteger(c[0]) && Number.isInteger(c[1]) && 0 <= c[0] && c[0] < c[1] && c[1] <= imageDim) {
+    return [c[0] as number, c[1] as number];
+  }
+  return [0, imageDim];
 }
 
 export async function openClassifier(config: ModelConfig, log: Logger, metrics?: Metrics, entry?: ManifestEntry | null): Promise<ListingClassifier | null> {
@@ -150,12 +175,15 @@ export async function openClassifier(config: ModelConfig, log: Logger, metrics?:
   const textVersion = String(e.preprocessing['textEncoder']);
   const imageVersion = String(e.preprocessing['imageEncoder']);
 
+  const [c0, c1] = imageColumnsOf(e, imageDim);
   const run = async (items: ClassifierInput[]) => {
     const n = items.length;
     const image = new Float32Array(n * imageDim);
     const text = new Float32Array(n * textDim);
     items.forEach((it, i) => {
-      if (it.image) image.set(it.image, i * imageDim);
+      // Only the columns the graph reads are copied (the offline image embedding is 3,149 wide and the
+      // classifier reads its 13 probe columns); the others stay zero, which the graph never looks at.
+      if (it.image) image.set(it.image.subarray(c0, c1), i * imageDim + c0);
       if (it.text) text.set(it.text, i * textDim);
     });
     const out = await model.run({ image: new Tensor('float32', image, [n, imageDim]), text: new Tensor('float32', text, [n, textDim]) });
@@ -185,7 +213,7 @@ export async function openClassifier(config: ModelConfig, log: Logger, metrics?:
       }
       // Checked per request, before batching: a vector of the wrong width would otherwise spill into its
       // neighbours' rows of the batch tensor (or fail the whole batch) instead of failing alone.
-      const wrong = wrongInput(input, textDim, imageDim);
+      const wrong = wrongInput(input, textDim, imageDim, [c0, c1]);
       if (wrong) return Promise.reject(new Error(`Classifier ${e.version} cannot use this input: ${wrong}.`));
       return batcher.submit(input);
     },

@@ -4,7 +4,10 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../offline/random.js';
 import { bytesSession, runOutput } from '../offline/session.js';
-import { classifierOnnx } from './export.js';
+import { pino } from 'pino';
+import { loadConfig } from '../../config.js';
+import { openClassifier } from '../load.js';
+import { classifierManifestEntry, classifierOnnx, exportClassifierOnnx } from './export.js';
 import { forward, memberModels, predictProbs, softmax } from './mlp.js';
 import { trainClassifier, trainEnsemble, type TrainItem } from './train.js';
 import { scores } from '../../training/scores.js';
@@ -155,6 +158,32 @@ describe('classifier image columns', () => {
     });
     await s.close();
     expect(() => trainClassifier(data, { seed: 1, epochs: 1, lr: 0.01, batchSize: 32, patience: 5, imageColumns: [3, 9] })).toThrow(/imageColumns/);
+  });
+
+  it('is served the same through openClassifier, which copies and checks only those columns', async () => {
+    const data = toy(200, 7);
+    const { model } = trainClassifier(data, { seed: 1, epochs: 3, lr: 0.01, batchSize: 32, patience: 5, hidden: 8, classes: 3, imageColumns: [1, 4] });
+    const dir = mkdtempSync(path.join(tmpdir(), 'classifier-columns-'));
+    const file = exportClassifierOnnx(model, path.join(dir, 'classifier.onnx'), dir);
+    const entry = classifierManifestEntry(model, file, { version: 'columns-test', classes: ['a', 'b', 'c'], imageEncoder: 'i', textEncoder: 't' });
+    const served = (await openClassifier({ ...loadConfig({ MODELS_DIR: dir }), INFER_MAX_DELAY_MS: 0 }, pino({ level: 'silent' }), undefined, entry))!;
+    try {
+      for (const t of toy(6, 11)) {
+        // Values in the columns the classifier does not read change nothing, not even NaN.
+        const image = Float32Array.from(t.images[0]!);
+        image[0] = Number.NaN;
+        image[4] = 1e6;
+        const got = await served.classify({ text: t.text, image });
+        const want = predictProbs(model, { text: t.text, image: t.images[0]!, label: t.label }).combined!;
+        want.forEach((v, k) => expect(Math.abs(v - got.probabilities[k]!)).toBeLessThan(1e-4));
+      }
+      const bad = Float32Array.from(toy(1, 12)[0]!.images[0]!);
+      bad[2] = Number.NaN;
+      await expect(served.classify({ text: null, image: bad })).rejects.toThrow(/image embedding contains NaN/);
+    } finally {
+      await served.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

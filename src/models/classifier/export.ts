@@ -19,7 +19,9 @@ export function classifierOnnx(m: ClassifierModel): Uint8Array {
   // The image branch may read only some columns of the image embedding (e.g. the encoder's probe part).
   const image = cols ? g.op('Slice', ['image', g.init('cs', [1], [cols[0]]), g.init('ce', [1], [cols[1]]), g.init('cax', [1], [1])]) : 'image';
   g.input('text', 'float32', ['batch', Dt]);
-  const present = { image: presentMask(g, 'image'), text: presentMask(g, 'text') };
+  // The image mask reads the columns the branch reads (all of them without imageColumns): a present photo
+  // embedding is non-zero there too, and scanning thousands of unused columns per row costs time.
+  const present = { image: presentMask(g, image), text: presentMask(g, 'text') };
   const members = memberModels(m);
   if (members.length > 1) {
     if (!sharedStandardisation(members)) {
