@@ -5,12 +5,14 @@ import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../src/config.js';
 import { createDb } from '../src/db/pool.js';
 import { splitOf } from '../src/domain/split.js';
-import { benchEnv, percentiles, report, startApiProcess } from './api-support.js';
+import { benchEnv, benchSchemaProblem, exitIfProblem, percentiles, report, startApiProcess } from './api-support.js';
 
 const WARMUP = 20;
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 300);
 const env = benchEnv();
-const db = createDb(loadConfig(env));
+const config = loadConfig(env);
+const db = createDb(config);
+exitIfProblem('bench:api:predict', await benchSchemaProblem(db, config.DB_SCHEMA));
 const { rows } = await db.query<{ id: string; text: string; path: string }>(
   `SELECT DISTINCT ON (l.id) l.id, l.name || ' ' || l.description_raw AS text, i.source_uri AS path
    FROM listings l JOIN images i ON i.listing_id = l.id AND i.status = 'cleaned'

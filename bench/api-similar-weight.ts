@@ -24,7 +24,7 @@ import { categoryPrior } from '../src/search/category-prior.js';
 import { OOF_SUFFIX } from '../src/training/fit-encoders.js';
 import { argmax } from '../src/training/scores.js';
 import { fromArraySend } from '../src/db/vectors.js';
-import { benchEnv, report } from './api-support.js';
+import { benchEnv, benchSchemaProblem, benchModelsProblem, exitIfProblem, report } from './api-support.js';
 import { meanPhotoEmbedding } from '../src/models/classifier/photo-mean.js';
 
 const K = 10;
@@ -33,6 +33,7 @@ const env = benchEnv();
 const config = loadConfig(env);
 const db = createDb(config);
 const log = pino({ level: 'warn' });
+exitIfProblem('bench:api:weight', (await benchSchemaProblem(db, config.DB_SCHEMA)) ?? (await benchModelsProblem(config.MODELS_DIR)));
 const version = await latestPredictionVersion(db);
 const manifest = await readManifest(config);
 const text = currentEntry(manifest, 'text-encoder');

@@ -10,13 +10,14 @@ import { splitOf } from '../src/domain/split.js';
 import { latestPredictionVersion } from '../src/db/search-repo.js';
 import { SearchIndex } from '../src/search/search-index.js';
 import { seededRandom } from '../src/images/index.js';
-import { benchEnv, percentiles, report, startApiProcess } from './api-support.js';
+import { benchEnv, benchSchemaProblem, exitIfProblem, percentiles, report, startApiProcess } from './api-support.js';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 1000);
 const K = 10;
 const env = benchEnv();
 const config = loadConfig(env);
 const db = createDb(config);
+exitIfProblem('bench:api:similar', await benchSchemaProblem(db, config.DB_SCHEMA));
 const version = await latestPredictionVersion(db);
 if (!version) throw new Error('The bench schema has no predictions; run `npm run bench:api:prepare` first.');
 const index = new SearchIndex({

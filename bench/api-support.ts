@@ -5,6 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/config.js';
+import type { Queryable } from '../src/db/pool.js';
+import { currentEntry, readManifest } from '../src/models/load.js';
 
 /** The trained models of the bench environment. */
 export function benchModelsDir(): string {
@@ -24,6 +26,34 @@ export function benchEnv(over: Record<string, string> = {}): Record<string, stri
     API_RATE_LIMIT_PER_MINUTE: '0',
     ...over,
   };
+}
+
+const PREPARE = 'run `npm run bench:api:prepare` first (once; it fills the schema and trains the bench models)';
+
+/**
+ * What is missing for the benches that read the prepared bench schema, or null when it is ready. From a
+ * clean clone they used to die on Postgres' raw 'relation "listings" does not exist'.
+ */
+export async function benchSchemaProblem(db: Queryable, schema: string): Promise<string | null> {
+  const { rows } = await db.query<{ ok: boolean }>("SELECT to_regclass(format('%I.predictions', $1::text)) IS NOT NULL AS ok", [schema]);
+  if (!rows[0]?.ok) return `The bench schema "${schema}" has no tables; ${PREPARE}.`;
+  const { rows: any } = await db.query<{ ok: boolean }>('SELECT EXISTS (SELECT 1 FROM predictions) AS ok');
+  if (!any[0]?.ok) return `The bench schema "${schema}" has no predictions yet; ${PREPARE}.`;
+  return null;
+}
+
+/** What is missing in the bench models folder (a current classifier and its encoders), or null. */
+export async function benchModelsProblem(modelsDir: string): Promise<string | null> {
+  const manifest = await readManifest({ MODELS_DIR: modelsDir });
+  const missing = (['text-encoder', 'image-encoder', 'classifier'] as const).filter((role) => !currentEntry(manifest, role));
+  return missing.length === 0 ? null : `The bench models folder ${modelsDir} has no current ${missing.join(', ')}; ${PREPARE}.`;
+}
+
+/** Exits with status 2 and the problem when there is one (as bench/sample.ts does for a missing sample). */
+export function exitIfProblem(bench: string, problem: string | null): void {
+  if (problem === null) return;
+  console.error(`${bench}: ${problem}`);
+  process.exit(2);
 }
 
 export interface ApiProcess {

@@ -4,11 +4,10 @@
 //   npm run bench            (whole sample)     BENCH_LIMIT=1000 npm run bench
 // The pools run whatever models are current in MODELS_DIR (default models/): with none, the flow only
 // cleans photos and records listings; MODELS_DIR=$(mktemp -d) npm run bench measures that part alone.
-import path from 'node:path';
-import { loadConfig } from '../src/config.js';
 import { createTestPipeline } from '../test/support/pipeline.js';
+import { requireSample } from './sample.js';
 
-const fbm = path.join(loadConfig().SHARED_DIR, 'data', 'fbm');
+const fbm = requireSample('bench');
 const limit = process.env.BENCH_LIMIT ? ['--limit', process.env.BENCH_LIMIT] : [];
 const t = await createTestPipeline({ LOG_LEVEL: 'error' });
 try {

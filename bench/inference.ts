@@ -2,8 +2,9 @@
 //   1. the combined classifier behind the dynamic batcher (INFER_MAX_BATCH) vs the same model at batch
 //      size 1, both fed by the same number of concurrent callers, as the infer pool's jobs are;
 //   2. the BERT text path (transformers.js) on the mini BERT from ../shared, texts/s at batch 64.
-// The classifier has the offline models' real shapes (1088-d image, 39-d text: three views x 13 classes);
-// its weights come from a short training run on random data, since speed does not depend on them.
+// The classifier is the one served: the current classifier in MODELS_DIR (default models/), read only, at
+// its real input widths. Without one, a stand-in seed ensemble of the offline models' shapes is trained on
+// random data (speed does not depend on the weights) and the output says so.
 // Each side is warmed up with the same concurrent load, then measured for BENCH_SECONDS (default 3).
 //   npm run bench:inference
 import { existsSync } from 'node:fs';
@@ -15,13 +16,12 @@ import { createLogger } from '../src/logging.js';
 import { createBertEncoder } from '../src/models/bert/index.js';
 import { classifierManifestEntry, exportClassifierOnnx } from '../src/models/classifier/export.js';
 import { DEFAULT_MEMBERS, trainEnsemble } from '../src/models/classifier/train.js';
-import { openClassifier } from '../src/models/load.js';
+import { currentEntry, openClassifier, readManifest } from '../src/models/load.js';
+import type { ManifestEntry } from '../src/models/manifest-types.js';
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
 const log = createLogger(config, 'bench');
 const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-infer-'));
-const IMAGE_DIM = 1088;
-const TEXT_DIM = 39;
 const CALLERS = 256;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 
@@ -36,13 +36,33 @@ function rand(n: number, seed: number): Float32Array {
 }
 
 try {
-  const items = Array.from({ length: 300 }, (_, i) => ({ id: `b${i}`, label: i % 13, text: rand(TEXT_DIM, i), images: [rand(IMAGE_DIM, i + 7)] }));
-  // The served shape: a seed ensemble of DEFAULT_MEMBERS members (`train`'s default).
-  const { model } = trainEnsemble(items, { seed: 1, epochs: 1, lr: 1e-3, batchSize: 64, patience: 1, classes: 13, members: DEFAULT_MEMBERS });
-  const file = exportClassifierOnnx(model, path.join(dir, 'classifier.onnx'), dir);
-  const entry = classifierManifestEntry(model, file, { version: 'bench', classes: Array.from({ length: 13 }, (_, i) => `c${i}`), imageEncoder: 'x', textEncoder: 'y' });
+  const served = currentEntry(await readManifest(config), 'classifier');
+  let entry: ManifestEntry;
+  let modelsDir: string;
+  let which: string;
+  if (served) {
+    entry = served;
+    modelsDir = config.MODELS_DIR;
+    which = `served classifier ${served.version} from ${config.MODELS_DIR}`;
+  } else {
+    // The offline models' shapes as of this stand-in's writing: 1088-d image, 39-d text (three views x 13 classes).
+    const items = Array.from({ length: 300 }, (_, i) => ({ id: `b${i}`, label: i % 13, text: rand(39, i), images: [rand(1088, i + 7)] }));
+    // A seed ensemble of DEFAULT_MEMBERS members (`train`'s default).
+    const { model } = trainEnsemble(items, { seed: 1, epochs: 1, lr: 1e-3, batchSize: 64, patience: 1, classes: 13, members: DEFAULT_MEMBERS });
+    const file = exportClassifierOnnx(model, path.join(dir, 'classifier.onnx'), dir);
+    entry = classifierManifestEntry(model, file, { version: 'bench', classes: Array.from({ length: 13 }, (_, i) => `c${i}`), imageEncoder: 'x', textEncoder: 'y' });
+    modelsDir = dir;
+    which = `STAND-IN classifier (no current classifier in ${config.MODELS_DIR}; run \`npm start\` to measure the served one)`;
+  }
+  const widthOf = (name: string): number => {
+    const width = Number(entry.inputs.find((i) => i.name === name)?.shape[1]);
+    if (!Number.isInteger(width) || width < 1) throw new Error(`Classifier ${entry.version} declares no width for its "${name}" input; check its manifest entry.`);
+    return width;
+  };
+  const imageDim = widthOf('image');
+  const textDim = widthOf('text');
 
-  const inputs = Array.from({ length: 64 }, (_, i) => ({ text: rand(TEXT_DIM, 100 + i), image: rand(IMAGE_DIM, 200 + i) }));
+  const inputs = Array.from({ length: 64 }, (_, i) => ({ text: rand(textDim, 100 + i), image: rand(imageDim, 200 + i) }));
   /** CALLERS concurrent callers classify until the deadline; returns how many answers came back. */
   async function drive(c: { classify(x: (typeof inputs)[number]): Promise<unknown> }, seconds: number): Promise<number> {
     const deadline = performance.now() + seconds * 1000;
@@ -58,7 +78,7 @@ try {
     return done;
   }
   async function run(maxBatch: number): Promise<{ perSecond: number; seconds: number }> {
-    const c = (await openClassifier({ ...config, MODELS_DIR: dir, INFER_MAX_BATCH: maxBatch, INFER_MAX_DELAY_MS: 2 }, log, undefined, entry))!;
+    const c = (await openClassifier({ ...config, MODELS_DIR: modelsDir, INFER_MAX_BATCH: maxBatch, INFER_MAX_DELAY_MS: 2 }, log, undefined, entry))!;
     await drive(c, 1); // warm-up under the same load: JIT, onnxruntime's allocations
     const t0 = performance.now();
     const done = await drive(c, SECONDS);
@@ -69,7 +89,8 @@ try {
   const single = await run(1);
   const batched = await run(config.INFER_MAX_BATCH);
   console.log(
-    `classifier, ${CALLERS} concurrent callers, ${SECONDS} s each after a warm-up (ORT_INTRA_OP_THREADS=${config.ORT_INTRA_OP_THREADS}):\n` +
+    `${which}: ${imageDim}-d image, ${textDim}-d text\n` +
+      `classifier, ${CALLERS} concurrent callers, ${SECONDS} s each after a warm-up (ORT_INTRA_OP_THREADS=${config.ORT_INTRA_OP_THREADS}):\n` +
       `  batch size 1        ${single.perSecond.toFixed(0)} listings/s\n` +
       `  dynamic batch <= ${config.INFER_MAX_BATCH} ${batched.perSecond.toFixed(0)} listings/s\n` +
       `  speed-up            ${(batched.perSecond / single.perSecond).toFixed(1)}x`,

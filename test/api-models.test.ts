@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchApiModels } from '../src/api/model-watcher.js';
 import { buildServer } from '../src/api/server.js';
@@ -194,6 +195,49 @@ describe.skipIf(!existsSync(CHROMIUM_PATH))(`web page in headless Chromium (skip
     expect(seen.similarPhotosLoaded).toBeGreaterThan(0);
     expect(seen.searchResults).toBeGreaterThan(0);
     expect(seen.errors).toEqual([]);
+  });
+
+  it('hides an earlier result beside a new error, says why, and predicts from text alone once the photo is removed', async () => {
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--no-first-run', '--disable-dev-shm-usage'],
+    });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (err) => errors.push(err.message));
+      await page.route('**/*', (route) => (route.request().url().startsWith(s.api.url) ? route.continue() : route.abort()));
+      await page.goto(s.api.url);
+      // A photo alone, then a real error: a photo over API_UPLOAD_MAX_BYTES (512 KiB here) is a 413.
+      await page.setInputFiles('#photo', photoPath);
+      await page.click('#predict-button');
+      await page.waitForFunction("document.getElementById('modality').textContent === '(from image)'");
+      await page.setInputFiles('#photo', { name: 'huge.jpg', mimeType: 'image/jpeg', buffer: Buffer.concat([photoBytes, Buffer.alloc(600 * 1024)]) });
+      await page.click('#predict-button');
+      await page.waitForSelector('#predict-error:not([hidden])');
+      expect(await page.textContent('#predict-error')).toMatch(/larger than|too large/i);
+      expect(await page.isHidden('#result')).toBe(true);
+      // The photo can be removed again: the next prediction is from the text alone.
+      await page.click('#clear-photo');
+      expect(await page.isHidden('#preview')).toBe(true);
+      await page.fill('#text', knownText.slice(0, 300));
+      await page.click('#predict-button');
+      await page.waitForFunction("document.getElementById('modality').textContent === '(from text)'");
+      expect(await page.isHidden('#predict-error')).toBe(true);
+      // A search error replaces earlier results, as text.
+      await page.fill('#q', 'table');
+      await page.press('#q', 'Enter');
+      await page.waitForSelector('#search-results .card');
+      await page.fill('#q', '! a ?');
+      await page.press('#q', 'Enter');
+      await page.waitForSelector('#search-error:not([hidden])');
+      expect(await page.textContent('#search-error')).toMatch(/no words left/);
+      expect(await page.locator('#search-results .card').count()).toBe(0);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 });
 

@@ -4,6 +4,16 @@
 
 const $ = (id) => document.getElementById(id);
 let photo = null;
+let previewUrl = null;
+
+// What to tell the user when an error answer carries no message of the API's own (a proxy's HTML page,
+// an empty body): the status alone says what to do.
+const STATUS_MESSAGES = {
+  413: 'The photo or the description is too large for the API; choose a smaller photo (or shorten the text) and try again.',
+  415: 'That file is not a photo the API can read; choose a JPEG, PNG, WebP, GIF, TIFF or AVIF image.',
+  429: 'Too many requests from this browser; wait a minute and try again.',
+  503: 'The service is unavailable right now (starting, loading its models or restarting); try again in a few seconds.',
+};
 
 function showError(el, message) {
   el.textContent = message;
@@ -11,9 +21,19 @@ function showError(el, message) {
 }
 
 async function callApi(url, init) {
-  const res = await fetch(url, init);
-  const body = await res.json().catch(() => ({ message: `The server answered HTTP ${res.status}.` }));
-  if (!res.ok) throw new Error(body.message || `The server answered HTTP ${res.status}.`);
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch {
+    // fetch's own TypeError ("Failed to fetch") says nothing a user can act on.
+    throw new Error('The API could not be reached, or it closed the connection (a photo over the upload limit can do that); check the photo and your connection, then try again.');
+  }
+  const body = await res.json().catch(() => null);
+  if (!res.ok) {
+    const own = body && typeof body.message === 'string' && body.message ? body.message : null;
+    throw new Error(own ?? STATUS_MESSAGES[res.status] ?? `The server answered HTTP ${res.status}; try again later.`);
+  }
+  if (body === null) throw new Error(`The server answered HTTP ${res.status} without a readable body; try again later.`);
   return body;
 }
 
@@ -77,17 +97,29 @@ function renderBars(probabilities, top) {
 }
 
 function setPhoto(file) {
-  if (!file) return;
-  photo = file;
+  if (previewUrl) URL.revokeObjectURL(previewUrl);
+  previewUrl = null;
+  photo = file ?? null;
   const preview = $('preview');
-  preview.src = URL.createObjectURL(file);
-  preview.hidden = false;
-  $('drop-hint').textContent = file.name;
+  if (photo) {
+    previewUrl = URL.createObjectURL(photo);
+    preview.src = previewUrl;
+  } else {
+    preview.removeAttribute('src');
+    $('photo').value = '';
+  }
+  preview.hidden = !photo;
+  $('clear-photo').hidden = !photo;
+  $('drop-hint').textContent = photo ? photo.name : 'Drop a photo here, or click to choose one';
 }
 
 function setUpDrop() {
   const drop = $('drop');
-  $('photo').addEventListener('change', (e) => setPhoto(e.target.files[0]));
+  // Cancelling the file dialog keeps the photo chosen before; "Remove the photo" drops it.
+  $('photo').addEventListener('change', (e) => {
+    if (e.target.files[0]) setPhoto(e.target.files[0]);
+  });
+  $('clear-photo').addEventListener('click', () => setPhoto(null));
   drop.addEventListener('dragover', (e) => {
     e.preventDefault();
     drop.classList.add('over');
@@ -96,7 +128,7 @@ function setUpDrop() {
   drop.addEventListener('drop', (e) => {
     e.preventDefault();
     drop.classList.remove('over');
-    setPhoto(e.dataTransfer.files[0]);
+    if (e.dataTransfer.files[0]) setPhoto(e.dataTransfer.files[0]);
   });
 }
 
@@ -104,6 +136,8 @@ async function onPredict(e) {
   e.preventDefault();
   const text = $('text').value.trim();
   showError($('predict-error'), '');
+  // An answer about the previous photo or text must not stay on screen beside this request's outcome.
+  $('result').hidden = true;
   if (!photo && !text) {
     showError($('predict-error'), 'Add a photo or a description first.');
     return;
@@ -131,6 +165,8 @@ async function onSearch(e) {
   e.preventDefault();
   const q = $('q').value.trim();
   showError($('search-error'), '');
+  $('search-summary').hidden = true;
+  $('search-results').replaceChildren();
   if (!q) return;
   try {
     const answer = await callApi(`/search?k=12&q=${encodeURIComponent(q)}`);
