@@ -55,7 +55,10 @@ const schema = z.object({
   KEEP_COMPLETED_JOBS: int(0).default(1000),
   KEEP_FAILED_JOBS: int(0).default(5000),
   SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
-  /** Job lock time; a killed worker's jobs are recovered as stalled after about this long. */
+  /**
+   * Job lock time, and how often stalled jobs are checked for: a killed worker's jobs are recovered as
+   * stalled within about twice this (the lock lapses, then the next check finds it).
+   */
   JOB_LOCK_MS: int(1000).default(30_000),
 
   IMAGE_LETTERBOX_SIZE: int(8, 4096).default(154),

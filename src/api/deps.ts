@@ -1,6 +1,6 @@
 // What the API server is built from. main.ts assembles the real parts; tests build the same parts on a
 // random schema and queue prefix.
-import type { Redis } from 'ioredis';
+import type { Redis } from '../queues/connection.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
 import type { Logger } from '../logging.js';

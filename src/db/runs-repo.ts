@@ -75,11 +75,6 @@ export function failRun(db: Queryable, id: number, error: string, counts?: JsonO
   return endRun(db, id, 'failed', counts ?? null, error);
 }
 
-/** Updates the counts of a running run (progress), leaving its status alone. */
-export async function updateRunCounts(db: Queryable, id: number, counts: JsonObject): Promise<void> {
-  await db.query('UPDATE runs SET counts = $2::jsonb WHERE id = $1', [id, json(counts)]);
-}
-
 export async function getRun(db: Queryable, id: number): Promise<RunRow | null> {
   const { rows } = await db.query('SELECT * FROM runs WHERE id = $1', [id]);
   return rows[0] ? toRun(rows[0]) : null;

@@ -4,6 +4,9 @@ import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { redactUrl } from '../redact-url.js';
 
+/** The connection type that code outside src/queues holds and passes on, so only this adapter imports ioredis. */
+export type { Redis };
+
 export function createRedis(config: Pick<Config, 'REDIS_URL'>, role: 'worker' | 'producer'): Redis {
   return new Redis(config.REDIS_URL, {
     maxRetriesPerRequest: role === 'worker' ? null : 3,

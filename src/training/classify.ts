@@ -6,7 +6,7 @@ import type { Db } from '../db/pool.js';
 import { currentEntry, readManifest } from '../models/load.js';
 import { enqueueInferOnly } from '../queues/flows.js';
 import type { QueueAdmin } from '../queues/queue-admin.js';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../queues/connection.js';
 
 export interface ClassifyResult {
   modelVersion: string;

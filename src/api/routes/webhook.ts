@@ -2,7 +2,7 @@
 // replay check, then validation, then the same submit path as the backfill (batched under load).
 // 202 once the flow is enqueued; 200 when identical content is already stored (nothing reprocessed).
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../queues/connection.js';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/pool.js';
 import { saveUploadedPhotos } from '../../db/uploaded-photos-repo.js';

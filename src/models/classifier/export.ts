@@ -9,8 +9,6 @@ import { GraphBuilder } from '../onnx-writer/graph-builder.js';
 import { writeModelFile } from '../offline/manifest-files.js';
 import { memberModels, type ClassifierModel } from './mlp.js';
 
-export const CLASSIFIER_OUTPUTS = ['probs_combined', 'probs_text', 'probs_image', 'embedding'] as const;
-
 export function classifierOnnx(m: ClassifierModel): Uint8Array {
   const { imageDim: Di, textDim: Dt, hidden: H, classes: K } = m.shape;
   const g = new GraphBuilder('combined_classifier');

@@ -1,8 +1,8 @@
 // Sessions for the offline encoders. Served models open through the runtime module
 // (openModelSession: sha256 + input/output checks, provider fallback); `bytesSession` opens an
-// in-memory graph for tests and experiments, which have no manifest entry to verify against.
-import { InferenceSession } from 'onnxruntime-node';
-import { Tensor, type Feeds, type Fetches } from '../runtime/session.js';
+// in-memory graph, which has no manifest entry to verify against: the graphs `setup` fits with
+// (k-means assignment, the probe's gradient, feature encoding) and test graphs.
+import { createInMemorySession, Tensor, type Feeds, type Fetches } from '../runtime/session.js';
 
 /** The part of a runtime ModelSession the encoders use. */
 export interface Runner {
@@ -12,9 +12,8 @@ export interface Runner {
   readonly provider?: string;
 }
 
-export async function bytesSession(bytes: Uint8Array, intraOpThreads?: number): Promise<Runner> {
-  const s = await InferenceSession.create(bytes, intraOpThreads !== undefined ? { intraOpNumThreads: intraOpThreads } : {});
-  return { run: (feeds) => s.run(feeds), close: () => s.release() };
+export function bytesSession(bytes: Uint8Array, intraOpThreads?: number): Promise<Runner> {
+  return createInMemorySession(bytes, intraOpThreads);
 }
 
 export type PlainFeeds = Record<string, { type: 'float32' | 'int64'; data: Float32Array | BigInt64Array; dims: number[] }>;

@@ -1,7 +1,7 @@
 // The offline text encoder's numeric part: IDF weights and a supervised linear projection of the
 // L2-normalised TF-IDF vector onto the 13 class scores (softmax regression fitted by SGD on the
 // catalogue's labelled listings). Its embedding is the log-probability vector: a 13-d space that is
-// the same across refits, which is what lets out-of-fold embeddings feed the classifier (see fit-text.ts).
+// the same across refits, which is what lets out-of-fold embeddings feed the classifier (see fit.ts).
 import { GraphBuilder } from '../onnx-writer/graph-builder.js';
 import { Rng } from './random.js';
 import type { SparseRow } from './text-features.js';

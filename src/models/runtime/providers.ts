@@ -1,10 +1,6 @@
-// Which execution provider each loaded model really runs on. Kept in one place so the metrics module
-// can expose it as a gauge at scrape time, e.g. with prom-client:
-//
-//   new Gauge({ name: 'lp_model_execution_provider_info', help: '1 for the provider each model runs on',
-//     labelNames: ['model', 'provider', 'fallback'],
-//     collect() { this.reset(); for (const p of providerInfo()) this.set({ model: p.model,
-//       provider: p.provider, fallback: String(p.fallbackReason !== null) }, p.sessions); } });
+// Which execution provider each loaded model really runs on. Kept in one place, with no imports, so the
+// metrics module can read it at scrape time (listing_pipeline_model_sessions, src/metrics/collectors.ts)
+// without loading onnxruntime.
 //
 // How a GPU machine gets the CUDA provider (onnxruntime-node 1.30, Linux x64 only): the CUDA EP
 // libraries (libonnxruntime_providers_{cuda,shared,tensorrt}.so) are not in the npm tarball; the

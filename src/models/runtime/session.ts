@@ -90,6 +90,19 @@ export async function createSession(modelPath: string, options: SessionOptions):
   );
 }
 
+/**
+ * A session on a graph built in memory (the k-means, probe and feature graphs `setup` fits with, and
+ * test graphs): there is no file or manifest entry to verify and no provider to choose (onnxruntime's
+ * default, the CPU), so it is not recorded in providerInfo().
+ */
+export async function createInMemorySession(
+  bytes: Uint8Array,
+  intraOpThreads?: number,
+): Promise<{ run(feeds: Feeds): Promise<Fetches>; close(): Promise<void> }> {
+  const s = await InferenceSession.create(bytes, intraOpThreads !== undefined ? { intraOpNumThreads: intraOpThreads } : {});
+  return { run: (feeds) => s.run(feeds), close: () => s.release() };
+}
+
 /** The session's inputs/outputs as manifest TensorSpecs (names, types, symbolic or fixed dims). */
 export function describeSessionIo(session: InferenceSession): { inputs: TensorSpec[]; outputs: TensorSpec[] } {
   const spec = (m: InferenceSession.ValueMetadata): TensorSpec =>
