@@ -2,7 +2,7 @@
 // encoders, train the classifier, classify on the infer pool, evaluate. Then the BERT path: the mini
 // BERT registered as the text encoder is picked up by the running text-embed pool.
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,11 +87,23 @@ describe('offline models through the pipeline', () => {
     type Evaluation = {
       text: { accuracy: number; count: number }; imagePerPhoto: { count: number };
       combined: { accuracy: number; count: number; perClass: { name: string; support: number; recall: number }[]; confusion: number[][] };
-      input: { rejectedRows: number; photos: { listed: number; scored: number; missing: number; unreadable: Record<string, number> } };
+      listings: number;
+      input: {
+        productRecords: number; rejectedRows: number; duplicates: number; unlabelled: number; outsideSplit: number; notInClassTable: number; nothingToScore: number;
+        photos: { listed: number; scored: number; missing: number; unreadable: Record<string, number> };
+      };
     };
+    // Plus a labelled listing with nothing to score: no model text and no photo.
+    const evalProducts = path.join(dir, 'eval-products.csv');
+    await writeFile(evalProducts, `${(await readFile(sample.productsPath, 'utf8')).trimEnd()}\n9999,nothing-to-score-1,"X",Home & Garden / Other,"","£1.00","Bath"\n`);
     const evaluation = await t.cli<Evaluation>(
-      ['evaluate', '--products', sample.productsPath, '--images', sample.imagesPath, '--image-dir', evalImages, '--split', 'all', '--predictions', path.join(dir, 'predictions.jsonl')],
+      ['evaluate', '--products', evalProducts, '--images', sample.imagesPath, '--image-dir', evalImages, '--split', 'all', '--predictions', path.join(dir, 'predictions.jsonl')],
     );
+    // Every record is accounted for once: scored, or counted with why not.
+    const input = evaluation.input;
+    expect(input.nothingToScore).toBe(1);
+    expect(evaluation.combined.count + input.notInClassTable + input.nothingToScore).toBe(evaluation.listings);
+    expect(evaluation.listings + input.rejectedRows + input.duplicates + input.unlabelled + input.outsideSplit).toBe(input.productRecords);
     // The per-listing file agrees with the summary: one line per scored listing, the same hits.
     const lines = (await readFile(path.join(dir, 'predictions.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { truth: string; combined: string; photos: string[] });
     expect(lines).toHaveLength(evaluation.combined.count);

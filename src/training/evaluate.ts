@@ -64,6 +64,12 @@ export interface EvaluateInput {
   outsideSplit: number;
   /** Listings whose category is not in the current classifier's class table: not scored. */
   notInClassTable: number;
+  /**
+   * Labelled listings in the split with neither model text nor a usable photo (no photos, or all missing
+   * or unreadable; the pipeline marks such a listing failed): nothing to classify, so not scored.
+   * `listings` = combined.count + notInClassTable + nothingToScore.
+   */
+  nothingToScore: number;
   photos: {
     /** Image rows attached to the scored listings. */
     listed: number;
@@ -82,6 +88,8 @@ export async function evaluateCatalogue(
     split: 'test' | 'all'; limit?: number; onProgress?: (done: number, total: number) => void;
     /** Also write one JSON line per scored listing (truth, predictions, confidence) to this file. */
     predictionsPath?: string;
+    /** Throw, before any model is loaded, when the catalogue has no labelled listing to score (the CLI). */
+    requireListings?: boolean;
   },
 ): Promise<EvaluateResult> {
   const t0 = Date.now();
@@ -96,11 +104,19 @@ export async function evaluateCatalogue(
     unlabelled: catalogue.listings.length - labelled.length,
     outsideSplit: labelled.length - listings.length,
     notInClassTable: 0,
+    nothingToScore: 0,
     photos: { listed: 0, scored: 0, missing: 0, unreadable: {} },
   };
   const productRejects = catalogue.rejects.filter((r) => r.file === paths.productsPath);
   if (productRejects.length > 0) {
     log.warn({ rejectedRows: productRejects.length, first: productRejects.slice(0, 5) }, `${productRejects.length} Products.csv record(s) were refused and are not scored; the first reasons are attached.`);
+  }
+  if (opts.requireListings && listings.length === 0) {
+    throw new Error(
+      `No listing of ${paths.productsPath} can be scored: of ${input.productRecords} record(s), ${input.rejectedRows} were refused ` +
+        `(unknown category, bad id, ...; see the log), ${input.duplicates} were duplicates, ${input.unlabelled} have no category` +
+        `${opts.split === 'test' ? ` and ${input.outsideSplit} are outside the test split (use --split all for a catalogue the models never saw)` : ''}.`,
+    );
   }
   const manifest = await readManifest(config);
   const entries = { textEncoder: currentEntry(manifest, 'text-encoder'), imageEncoder: currentEntry(manifest, 'image-encoder'), classifier: currentEntry(manifest, 'classifier') };
@@ -175,6 +191,8 @@ export async function evaluateCatalogue(
               id: l.id, truth: name(truth), combined: name(predicted), confidence: c.probabilities[predicted]!, modality: c.modality,
               text: textOnly === null ? null : name(textOnly), photos: perPhoto.map(name),
             });
+          } else {
+            input.nothingToScore++;
           }
         }),
       );
@@ -186,6 +204,9 @@ export async function evaluateCatalogue(
   const k = classifier.classes.length;
   if (input.notInClassTable > 0) {
     log.warn({ notInClassTable: input.notInClassTable, classes: classifier.classes }, `${input.notInClassTable} listing(s) have a category that the current classifier does not know, so they are not scored; train on a class table that includes it.`);
+  }
+  if (input.nothingToScore > 0) {
+    log.warn({ nothingToScore: input.nothingToScore }, `${input.nothingToScore} listing(s) have no text and no usable photo, so they are not scored.`);
   }
   if (opts.predictionsPath) {
     perListing.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)); // listings finish in any order within a chunk

@@ -23,7 +23,12 @@ export function registerEvaluate(program: Command): void {
       const config = loadConfig();
       const log = createLogger(config, 'evaluate');
       const paths = await resolveCatalogue(config, opts);
-      const r = await evaluateCatalogue({ config, log }, paths, { split: opts.split, limit: opts.limit, predictionsPath: opts.predictions });
+      const r = await evaluateCatalogue({ config, log }, paths, { split: opts.split, limit: opts.limit, predictionsPath: opts.predictions, requireListings: true });
       process.stdout.write(`${JSON.stringify(r, null, 2).replace(/\n\s*/g, ' ')}\n`);
+      if (r.combined.count === 0) {
+        // The figures are all zero: a script checking the exit code must not take them for a result.
+        process.stderr.write(`error: none of the ${r.listings} listing(s) could be scored (see "input" in the JSON).\n`);
+        process.exitCode = 1;
+      }
     });
 }

@@ -34,7 +34,7 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
     if (err instanceof ModelError) throw err;
     throw new ModelError(
       'download-failed',
-      `Downloading ${url} failed (${(err as Error).message}). Check the network route to the model hub and the hub URL setting, then run \`models pull\` again.`,
+      `Downloading ${url} failed (${describeFailure(err)}). Check the network route to the model hub and the hub URL setting, then run \`models pull\` again.`,
       { cause: err },
     );
   }
@@ -70,4 +70,17 @@ async function fetchToFile(url: string, tmp: string, stallMs: number): Promise<v
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * fetch() reports every network fault as "fetch failed"; the reason (ENOTFOUND for no DNS on an offline
+ * machine, ECONNREFUSED, a TLS error, ...) is in its cause, and is what tells an operator what to fix.
+ */
+function describeFailure(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const cause = err instanceof Error ? (err.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
+  const code = typeof cause?.code === 'string' ? cause.code : '';
+  const text = typeof cause?.message === 'string' ? cause.message : '';
+  const detail = text.includes(code) ? text : `${code} ${text}`.trim();
+  return detail && !message.includes(detail) ? `${message}: ${detail}` : message;
 }

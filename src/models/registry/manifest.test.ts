@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../config.js';
 import type { ManifestEntry, ModelRole } from '../manifest-types.js';
 import { ModelError } from './errors.js';
+import { describeFile } from './hash.js';
 import { withFileLock } from './lock.js';
 import { currentModel, findModel, loadManifest, manifestPath, registerModel, setCurrentModel } from './manifest.js';
 
@@ -17,6 +18,14 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+/** An entry whose file exists under dir with the right size and sha256, so it verifies. */
+async function entryOnDisk(version: string, role: ModelRole = 'classifier'): Promise<ManifestEntry> {
+  const file = path.join(dir, 'm', `${version}.onnx`);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, `model ${version}`);
+  return { ...entry(version, role), files: [await describeFile(dir, file)] };
+}
 
 function entry(version: string, role: ModelRole = 'classifier'): ManifestEntry {
   return {
@@ -52,7 +61,7 @@ describe('loadManifest', () => {
 
 describe('registerModel', () => {
   it('creates the manifest, keeps entries current only when asked, and replaces a re-registered version', async () => {
-    await registerModel(dir, entry('v1'), { makeCurrent: true });
+    await registerModel(dir, await entryOnDisk('v1'), { makeCurrent: true });
     await registerModel(dir, entry('v2'));
     let m = await loadManifest(dir);
     expect(m.models.map((e) => e.version)).toEqual(['v1', 'v2']);
@@ -63,6 +72,17 @@ describe('registerModel', () => {
     expect(currentModel(m, 'classifier').notes).toEqual({ again: true });
     await setCurrentModel(dir, 'classifier', 'v1');
     expect(currentModel(await loadManifest(dir), 'classifier').version).toBe('v1');
+  });
+
+  it('refuses to make current a version whose files are missing or changed, and leaves the current one', async () => {
+    await registerModel(dir, await entryOnDisk('good'), { makeCurrent: true });
+    await registerModel(dir, entry('gone')); // its file m/gone.onnx was never written (or was deleted)
+    await expect(setCurrentModel(dir, 'classifier', 'gone')).rejects.toMatchObject({ code: 'file-missing', message: expect.stringMatching(/classifier model gone cannot be used: the file .*gone\.onnx is missing/) });
+    const changed = await entryOnDisk('changed');
+    await registerModel(dir, changed);
+    await writeFile(path.join(dir, changed.files[0]!.path), 'model chang3d'); // same size, other bytes
+    await expect(setCurrentModel(dir, 'classifier', 'changed')).rejects.toMatchObject({ code: 'file-invalid' });
+    expect((await loadManifest(dir)).current).toEqual({ classifier: 'good' });
   });
 
   it('keeps fields it does not know (written by a newer release) when rewriting', async () => {

@@ -8,6 +8,7 @@ import type { Manifest, ManifestEntry, ModelRole } from '../manifest-types.js';
 import { ModelError } from './errors.js';
 import { withFileLock } from './lock.js';
 import { MODEL_ROLES, describeIssues, manifestEntrySchema, manifestSchema } from './schema.js';
+import { verifyModelFiles } from './verify.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 
@@ -135,10 +136,20 @@ export async function registerModel(
   });
 }
 
-/** Switches the served model of a role to an already registered version. */
+/**
+ * Switches the served model of a role to an already registered version. Its files are checked first
+ * (presence, size, sha256): running pools and the API follow the manifest within seconds, so pointing
+ * it at a model they cannot load would stop them serving.
+ */
 export async function setCurrentModel(modelsDir: string, role: ModelRole, version: string): Promise<Manifest> {
+  // Hashing can take seconds for a pulled encoder: done before taking the lock, then re-checked under it.
+  const entry = findModel(await loadManifest(modelsDir), role, version);
+  await verifyModelFiles(modelsDir, entry);
   return updateManifest(modelsDir, (m) => {
-    findModel(m, role, version);
+    const now = findModel(m, role, version);
+    if (JSON.stringify(now.files) !== JSON.stringify(entry.files)) {
+      throw new ModelError('manifest-invalid', `The ${role} model ${version} was re-registered while its files were being checked; run the command again.`);
+    }
     return { ...m, current: { ...m.current, [role]: version } };
   });
 }

@@ -117,6 +117,22 @@ describe.skipIf(!present)(title, () => {
   });
 });
 
+describe('pullModels without a route to the hub', () => {
+  it('says why the connection failed and registers nothing', async () => {
+    // A port that was just free: the connection is refused, as a firewalled or offline hub would be.
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const modelsDir = path.join(work, 'models-offline');
+    await expect(pullModels(modelsDir, { baseUrl: `http://127.0.0.1:${port}` })).rejects.toThrow(
+      /Downloading http:\/\/127\.0\.0\.1:\d+\/Xenova\/bert-base-uncased\/resolve\/main\/config\.json failed \(fetch failed: .*ECONNREFUSED.*\)\. Check the network route/,
+    );
+    expect(existsSync(path.join(modelsDir, 'manifest.json'))).toBe(false);
+    expect(await readdir(path.join(modelsDir, 'pulled'))).toEqual([]);
+  });
+});
+
 describe('exposePooledFeatures', () => {
   it('refuses a model with no GlobalAveragePool, saying what to pick instead', async () => {
     const src = path.join(work, 'not-resnet.onnx');

@@ -87,8 +87,9 @@ export async function pullModels(modelsDir: string, options: PullOptions = {}): 
         target.role === 'text-encoder'
           ? await bertManifestEntry(modelsDir, finalDir, target.name, { ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}), notes })
           : await imageBackboneEntry(modelsDir, finalDir, target.name, (files) => contentVersion(target.name, files), { notes });
-      await registerModel(modelsDir, entry, { makeCurrent: false });
+      // Verified before it is registered: a model whose files do not check out is never listed.
       await verifyModelFiles(modelsDir, entry);
+      await registerModel(modelsDir, entry, { makeCurrent: false });
       logger.info({ model: target.name, version: entry.version }, `Registered ${entry.version} as a ${entry.role} (not current; switch with \`models use ${entry.role} ${entry.version}\`).`);
       entries.push(entry);
     } finally {
