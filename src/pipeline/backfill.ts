@@ -10,6 +10,7 @@ import { loadCatalogue, type Catalogue } from '../catalogue/load-catalogue.js';
 import type { Logger } from '../logging.js';
 import type { ListingFlowProducer } from '../queues/flows.js';
 import type { QueueAdmin } from '../queues/queue-admin.js';
+import { noWorkerWatch } from '../queues/no-worker-warning.js';
 import { submitListings, type ListingWithPhotos, type SkippedListing } from './submit-listings.js';
 
 export interface BackfillOptions {
@@ -119,10 +120,12 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
     const totalImages = photosOf(work.process, submitted.enqueued);
     if (opts.wait ?? true) {
       let idlePolls = 0;
+      const watch = noWorkerWatch(deps.admin, (message) => deps.log.warn(message));
       while (progress.listings.pending > 0) {
         opts.onProgress?.({ ...progress, runId: run.id, totalListings, totalImages, elapsedSeconds: (Date.now() - started) / 1000 });
         await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
         progress = await runProgress(deps.db, run.id);
+        await watch(progress.listings.processed + progress.listings.failed + progress.images.cleaned + progress.images.failed);
         // Pending listings with no job left anywhere cannot finish: say so instead of waiting forever.
         idlePolls = progress.listings.pending > 0 && (await deps.admin.outstanding()) === 0 ? idlePolls + 1 : 0;
         if (idlePolls >= 10) {

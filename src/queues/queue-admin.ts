@@ -38,6 +38,24 @@ export class QueueAdmin {
     return total;
   }
 
+  /**
+   * Queues holding jobs ready to run (waiting or prioritized) that no worker is connected to: work
+   * that cannot progress until a pool starts. Empty when Redis refuses CLIENT LIST (some managed
+   * services), since then nothing can be said.
+   */
+  async queuesWithoutWorkers(): Promise<string[]> {
+    const idle: string[] = [];
+    try {
+      for (const [name, q] of this.queues) {
+        const c = await q.getJobCounts('waiting', 'prioritized');
+        if ((c.waiting ?? 0) + (c.prioritized ?? 0) > 0 && (await q.getWorkersCount()) === 0) idle.push(name);
+      }
+    } catch {
+      return [];
+    }
+    return idle;
+  }
+
   pause(name: string): Promise<void> {
     return this.queue(name).pause();
   }

@@ -6,6 +6,7 @@ import type { Db } from '../db/pool.js';
 import { currentEntry, readManifest } from '../models/load.js';
 import { enqueueInferOnly } from '../queues/flows.js';
 import type { QueueAdmin } from '../queues/queue-admin.js';
+import { noWorkerWatch } from '../queues/no-worker-warning.js';
 import type { Redis } from '../queues/connection.js';
 
 export interface ClassifyResult {
@@ -18,7 +19,7 @@ export interface ClassifyResult {
 
 export async function classifyStored(
   deps: { db: Db; redis: Redis; admin: QueueAdmin; config: Config },
-  opts: { wait: boolean; onProgress?: (done: number, total: number) => void },
+  opts: { wait: boolean; onProgress?: (done: number, total: number) => void; warn?: (message: string) => void },
 ): Promise<ClassifyResult> {
   const t0 = Date.now();
   const entry = currentEntry(await readManifest(deps.config), 'classifier');
@@ -31,10 +32,12 @@ export async function classifyStored(
     // Progress counts the listings enqueued here only: the live infer pool may classify new listings meanwhile.
     let done = 0;
     let idle = 0;
+    const watch = noWorkerWatch(deps.admin, opts.warn ?? (() => {}));
     while (done < todo.length) {
       opts.onProgress?.(done, todo.length);
       await new Promise((r) => setTimeout(r, 500));
       done = await countPredictedAmong(deps.db, entry.version, ids);
+      await watch(done);
       idle = (await deps.admin.outstanding()) === 0 ? idle + 1 : 0;
       if (idle >= 20) {
         incomplete = `${todo.length - done} listing(s) got no prediction and no job is left; check the infer pool's log (does it run classifier ${entry.version}?).`;

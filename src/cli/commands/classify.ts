@@ -16,7 +16,11 @@ export async function runClassify(opts: { wait: boolean; json?: boolean }): Prom
   try {
     return await classifyStored(
       { db, redis, admin, config },
-      { wait: opts.wait, onProgress: (d, t) => !opts.json && process.stderr.isTTY && process.stderr.write(`\rclassified ${d}/${t}`) },
+      {
+        wait: opts.wait,
+        onProgress: (d, t) => !opts.json && process.stderr.isTTY && process.stderr.write(`\rclassified ${d}/${t}`),
+        warn: (message) => process.stderr.write(`\n${message}\n`),
+      },
     );
   } finally {
     if (!opts.json) process.stderr.write('\n');
