@@ -6,31 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../src/api/server.js';
 import { startTestApi, type TestApi } from './support/api.js';
+import { loopbackProxy, redisPort } from './support/loopback-proxy.js';
 import { createTestPipeline, type TestPipeline } from './support/pipeline.js';
-
-/** A TCP proxy on 127.0.0.1 to a local port; cut() closes it and every connection through it. */
-async function loopbackProxy(targetPort: number) {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(targetPort, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-    }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    cut: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const s of sockets) s.destroy();
-    }),
-  };
-}
 
 let t: TestPipeline;
 let api: TestApi;
@@ -91,7 +68,7 @@ describe('slow request bodies', () => {
 
 describe('a Redis outage', () => {
   it('leaves the rate-limited routes answering, and answers webhook deliveries 503 (retry) rather than 500', async () => {
-    const proxy = await loopbackProxy(Number(new URL(t.env.REDIS_URL ?? 'redis://127.0.0.1:6379').port || 6379));
+    const proxy = await loopbackProxy(redisPort(t.env.REDIS_URL));
     const limited = await startTestApi({ ...t.env, REDIS_URL: `redis://127.0.0.1:${proxy.port}`, API_RATE_LIMIT_PER_MINUTE: '100' });
     // A rate-limited route that needs Postgres only: an unknown listing's similar listings (404).
     const similar = () => fetch(`${limited.url}/listings/no-such-listing/similar`);
@@ -100,7 +77,7 @@ describe('a Redis outage', () => {
       expect(up.status).toBe(404);
       expect(up.headers.get('x-ratelimit-limit')).toBe('100');
 
-      await proxy.cut();
+      await proxy.stop();
       // The limiter cannot count: the request passes (it waited for Redis and answered 500 before).
       const down = await similar();
       expect(down.status).toBe(404);

@@ -1,35 +1,7 @@
 // Against the real Redis through a loopback TCP proxy the test closes and reopens.
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { loopbackProxy, redisPort } from '../../test/support/loopback-proxy.js';
 import { connectRedis } from './connection.js';
-
-const REDIS_PORT = Number(new URL(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379').port || 6379);
-
-/** A TCP proxy on 127.0.0.1 to the real Redis; stop() closes it and every connection through it. */
-function proxy(port = 0): Promise<{ port: number; stop: () => Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(REDIS_PORT, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  return new Promise((resolve) =>
-    server.listen(port, '127.0.0.1', () =>
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        stop: () => new Promise<void>((done) => {
-          server.close(() => done());
-          for (const s of sockets) s.destroy();
-        }),
-      }),
-    ),
-  );
-}
 
 const until = async (what: string, check: () => boolean) => {
   for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
@@ -38,7 +10,7 @@ const until = async (what: string, check: () => boolean) => {
 
 describe('connectRedis with a logger', () => {
   it('logs a lost connection once per outage, however many reconnection attempts fail, and its return', async () => {
-    const first = await proxy();
+    const first = await loopbackProxy(redisPort());
     const lines: string[] = [];
     const log = { warn: (_o: object, msg: string) => void lines.push(`warn: ${msg}`), info: (msg: string) => void lines.push(`info: ${msg}`) };
     const redis = await connectRedis({ REDIS_URL: `redis://127.0.0.1:${first.port}` }, 'worker', log);
@@ -50,7 +22,7 @@ describe('connectRedis with a logger', () => {
       expect(lines.filter((l) => l.startsWith('warn:'))).toHaveLength(1);
       expect(lines[0]).toMatch(/Redis connection lost/);
 
-      const again = await proxy(first.port);
+      const again = await loopbackProxy(redisPort(), first.port);
       await until('the connection to come back', () => redis.status === 'ready');
       expect(lines.at(-1)).toBe('info: Redis connection is back');
       expect(await redis.ping()).toBe('PONG');
