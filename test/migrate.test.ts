@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { createDb, DbUnavailableError, type Queryable } from '../src/db/index.js';
+import { createDb, DbStatementTimeoutError, DbUnavailableError, type Queryable } from '../src/db/index.js';
+import { clientConfig } from '../src/db/pool.js';
 import * as listings from '../src/db/listings-repo.js';
 import * as images from '../src/db/images-repo.js';
 import * as runs from '../src/db/runs-repo.js';
@@ -140,6 +141,53 @@ describe('pool', () => {
       throw new Error('boom');
     })).rejects.toThrow('boom');
     expect(await runs.latestRun(t.db)).toBeNull();
+  });
+
+  it('cancels a statement that outlives DB_STATEMENT_TIMEOUT_MS with an error naming the setting, and the pool goes on', async () => {
+    const db = createDb({ ...t.config, DB_STATEMENT_TIMEOUT_MS: 300 });
+    try {
+      const err = await db.query('SELECT pg_sleep(5)').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DbStatementTimeoutError);
+      expect((err as Error).message).toContain('DB_STATEMENT_TIMEOUT_MS (300 ms)');
+      // Inside a transaction too (the error rolls it back), and the connections stay usable.
+      const inTx = await db.withTransaction((tx) => tx.query('SELECT pg_sleep(5)')).catch((e: unknown) => e);
+      expect(inTx).toBeInstanceOf(DbStatementTimeoutError);
+      expect((await db.query<{ n: number }>('SELECT 1 AS n')).rows[0]?.n).toBe(1);
+      // Within the limit, nothing changes.
+      await expect(db.query('SELECT pg_sleep(0.05)')).resolves.toBeDefined();
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('turns a row-lock wait held by another session into the same error instead of a held worker slot', async () => {
+    await runs.startRun(t.db, { kind: 'backfill', source: 'builtin' });
+    const db = createDb({ ...t.config, DB_STATEMENT_TIMEOUT_MS: 300 });
+    const holder = await t.db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT * FROM runs FOR UPDATE');
+      const err = await db.query("UPDATE runs SET source = 'x'").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DbStatementTimeoutError);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+      await db.close();
+    }
+  });
+
+  it('sets no statement limit for DB_STATEMENT_TIMEOUT_MS=0 or on the migrator connection settings', async () => {
+    const db = createDb({ ...t.config, DB_STATEMENT_TIMEOUT_MS: 0 });
+    try {
+      expect((await db.query<{ s: string }>("SELECT current_setting('statement_timeout') AS s")).rows[0]?.s).toBe('0');
+    } finally {
+      await db.close();
+    }
+    expect(clientConfig(t.config, 'm')).not.toHaveProperty('statement_timeout');
+    // The default (60 s) on an ordinary pool, transactions left idle included.
+    const settings = await t.db.query<{ s: string; i: string }>(
+      "SELECT current_setting('statement_timeout') AS s, current_setting('idle_in_transaction_session_timeout') AS i");
+    expect(settings.rows[0]).toEqual({ s: '1min', i: '1min' });
   });
 
   it('explains how to start Postgres when the connection is refused, without the password', async () => {
@@ -354,6 +402,25 @@ describe('repositories', () => {
     await expect(runs.finishRun(t.db, 999_999, {})).rejects.toThrow(/does not exist/);
   });
 
+  it('trains only on listings and photos whose embeddings belong to what they hold now', async () => {
+    await listings.upsertListings(t.db, ['ok', 'dup', 'bad'].map((id) => listing(id)), null);
+    await images.upsertImages(t.db, [
+      { id: 'ok-0', listingId: 'ok', position: 0, sourceUri: '/ok-0' }, { id: 'ok-1', listingId: 'ok', position: 1, sourceUri: '/ok-1' }]);
+    const cleaned = { bytes: 6, width: 154, height: 154, format: 'jpeg', cleanedJpeg: Buffer.from([0xff, 0xd8, 0xff, 0xd9]) };
+    for (const id of ['ok-0', 'ok-1']) await images.markImageCleaned(t.db, id, cleaned);
+    await embeddings.upsertTextEmbeddings(t.db, 'txt@1', ['ok', 'dup', 'bad'].map((id) => ({ listingId: id, vector: [1, 2] })));
+    await embeddings.upsertImageEmbeddings(t.db, 'img@1', [{ imageId: 'ok-0', vector: [3] }, { imageId: 'ok-1', vector: [4] }]);
+    const ids = async () => (await embeddings.loadTrainingSet(t.db, 'txt@1', 'img@1')).map((e) => [e.listingId, e.images.map((i) => i.imageId)]);
+    expect(await ids()).toEqual([['bad', []], ['dup', []], ['ok', ['ok-0', 'ok-1']]]);
+
+    // A duplicate (skipped) and a failed listing keep their rows and embeddings but leave training.
+    await listings.markSkipped(t.db, 'dup', 'h1', 'Duplicate of ok.');
+    await listings.markFailed(t.db, 'bad', 'h1', 'No text and no usable photo.');
+    // A photo whose source changed is pending again: its stored embedding is the old photo's.
+    await images.upsertImages(t.db, [{ id: 'ok-1', listingId: 'ok', position: 1, sourceUri: '/ok-1-new' }]);
+    expect(await ids()).toEqual([['ok', ['ok-0']]]);
+  });
+
   it('round-trips embeddings and predictions and loads the training set', async () => {
     await listings.upsertListings(t.db, [listing('a'), listing('b'), listing('u', { label: null })], null);
     await images.upsertImages(t.db, [
@@ -367,6 +434,8 @@ describe('repositories', () => {
     expect([...(await embeddings.getImageEmbeddings(t.db, 'img@1', ['a-0', 'a-1', 'zz'])).keys()].sort()).toEqual(['a-0', 'a-1']);
     await expect(embeddings.upsertTextEmbeddings(t.db, 'txt@1', [{ listingId: 'a', vector: [1, Number.NaN] }])).rejects.toThrow(/non-finite/);
 
+    const cleaned = { bytes: 6, width: 154, height: 154, format: 'jpeg', cleanedJpeg: Buffer.from([0xff, 0xd8, 0xff, 0xd9]) };
+    for (const id of ['a-0', 'a-1']) await images.markImageCleaned(t.db, id, cleaned);
     const set = await embeddings.loadTrainingSet(t.db, 'txt@1', 'img@1');
     expect(set).toEqual([{ listingId: 'a', label: 'Home & Garden', textEmbedding: v(1), images: [
       { imageId: 'a-0', position: 0, vector: v(3) }, { imageId: 'a-1', position: 1, vector: Float32Array.from([4, 5, 6, 7]) }] }]);

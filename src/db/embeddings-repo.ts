@@ -115,7 +115,7 @@ export async function getImageEmbeddings(db: Queryable, modelVersion: string, im
   return out;
 }
 
-/** Per listing, the embeddings of its images in photo order (what the combined classifier reads). */
+/** Per listing, the embeddings of its cleaned photos in photo order (what the combined classifier reads). */
 export async function imageEmbeddingsForListings(
   db: Queryable,
   modelVersion: string,
@@ -126,7 +126,7 @@ export async function imageEmbeddingsForListings(
   const { rows } = await db.query<{ listing_id: string; image_id: string; position: number; vector: Buffer }>(
     `SELECT i.listing_id, i.id AS image_id, i.position, array_send(e.vector) AS vector
      FROM images i JOIN image_embeddings e ON e.image_id = i.id AND e.model_version = $1
-     WHERE i.listing_id = ANY($2::text[]) ORDER BY i.listing_id, i.position, i.id`,
+     WHERE i.listing_id = ANY($2::text[]) AND i.status = 'cleaned' ORDER BY i.listing_id, i.position, i.id`,
     [modelVersion, listingIds],
   );
   for (const r of rows) {
@@ -150,7 +150,10 @@ export interface TrainingExample {
 
 /**
  * Every labelled listing that has at least one embedding of the requested versions (pass null to
- * leave a modality out), in listing id order. Reads in pages of listings so the vectors of the whole
+ * leave a modality out), in listing id order. Skipped listings (duplicates: training on them counts a
+ * listing twice, and can put a test listing's twin in training) and failed ones are left out, and so
+ * are photos that are not cleaned (a photo whose source changed keeps its old photo's embedding until
+ * it is cleaned again): the same listings and photos `setup` embeds. Reads in pages of listings so the vectors of the whole
  * catalogue never travel in one result.
  */
 export async function loadTrainingSet(db: Queryable, textVersion: string | null, imageVersion: string | null): Promise<TrainingExample[]> {
@@ -160,7 +163,7 @@ export async function loadTrainingSet(db: Queryable, textVersion: string | null,
     const { rows } = await db.query<{ id: string; label: string; vector: Buffer | null }>(
       `SELECT l.id, l.label, array_send(t.vector) AS vector FROM listings l
        LEFT JOIN text_embeddings t ON t.listing_id = l.id AND t.model_version = $1
-       WHERE l.label IS NOT NULL AND l.id > $2 ORDER BY l.id LIMIT $3`,
+       WHERE l.label IS NOT NULL AND l.status IN ('pending', 'processed') AND l.id > $2 ORDER BY l.id LIMIT $3`,
       [textVersion, afterId, ROWS_PER_STATEMENT],
     );
     if (rows.length === 0) break;
