@@ -38,6 +38,13 @@ const schema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
     .default('public'),
   DB_POOL_MAX: int(1, 200).default(10),
+  /**
+   * Longest a single statement may run before Postgres cancels it (0: no limit). Every repository
+   * statement works on a page of rows and takes milliseconds; the limit turns a runaway query or a lock
+   * wait into an error the job retries, instead of a worker slot and a connection held for good.
+   * Migrations run without it (an index build on a big table, waiting for another migrator).
+   */
+  DB_STATEMENT_TIMEOUT_MS: int(0, 86_400_000).default(60_000),
   REDIS_URL: urlWith(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   /** BullMQ key prefix; tests use a random one each so queues never collide. */
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('lp'),

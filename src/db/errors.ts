@@ -64,3 +64,26 @@ export function translateConnectionError(err: unknown, databaseUrl: string): unk
   }
   return err;
 }
+
+/** Thrown when Postgres cancelled a statement that ran longer than DB_STATEMENT_TIMEOUT_MS. */
+export class DbStatementTimeoutError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DbStatementTimeoutError';
+  }
+}
+
+/**
+ * Names the setting behind Postgres' "canceling statement due to statement timeout" (SQLSTATE 57014,
+ * which a manual pg_cancel_backend shares, so the message decides); other errors pass through.
+ */
+export function translateStatementTimeout(err: unknown, timeoutMs: number): unknown {
+  if (typeof err !== 'object' || err === null) return err;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  if (code !== '57014' || typeof message !== 'string' || !message.includes('statement timeout')) return err;
+  return new DbStatementTimeoutError(
+    `Postgres cancelled a statement after DB_STATEMENT_TIMEOUT_MS (${timeoutMs} ms). A lock held elsewhere or an ` +
+      'overloaded server is the usual cause (see pg_stat_activity); raise DB_STATEMENT_TIMEOUT_MS only for a known long statement.',
+    { cause: err },
+  );
+}

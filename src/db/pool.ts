@@ -2,11 +2,11 @@
 // startup option, so any pooled client (not just the first) sees the right tables.
 import pg from 'pg';
 import type { Config } from '../config.js';
-import { translateConnectionError } from './errors.js';
+import { translateConnectionError, translateStatementTimeout } from './errors.js';
 import { queryConfig, type Sql } from './prepared.js';
 import { parseFloat4Array } from './vectors.js';
 
-export type DbConfig = Pick<Config, 'DATABASE_URL' | 'DB_SCHEMA' | 'DB_POOL_MAX'>;
+export type DbConfig = Pick<Config, 'DATABASE_URL' | 'DB_SCHEMA' | 'DB_POOL_MAX' | 'DB_STATEMENT_TIMEOUT_MS'>;
 
 /** A row as returned by a query; column names are Postgres' (lower_snake_case). */
 export type Row = Record<string, unknown>;
@@ -57,8 +57,15 @@ const typeParsers: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 
-/** Connection settings shared by the pool and the migrator's single client. */
-export function clientConfig(config: Pick<Config, 'DATABASE_URL' | 'DB_SCHEMA'>, applicationName?: string): pg.ClientConfig {
+/**
+ * Connection settings shared by the pool and the migrator's single client. statementTimeoutMs 0 (the
+ * migrator's) sets no limit.
+ */
+export function clientConfig(
+  config: Pick<Config, 'DATABASE_URL' | 'DB_SCHEMA'>,
+  applicationName?: string,
+  statementTimeoutMs = 0,
+): pg.ClientConfig {
   // pg lets an `options` query parameter in the URL replace the explicit one, which would silently
   // drop search_path; so merge the URL's options into ours and take them out of the URL.
   const url = new URL(config.DATABASE_URL);
@@ -72,15 +79,24 @@ export function clientConfig(config: Pick<Config, 'DATABASE_URL' | 'DB_SCHEMA'>,
     application_name: applicationName ?? 'listing-pipeline',
     // Without a timeout a black-holed host hangs forever; 30 s also covers waiting for a busy pool.
     connectionTimeoutMillis: 30_000,
+    // Sent as session settings at connect. A transaction left open by a stuck caller holds its row
+    // locks; the server ends such a session after the same time, rather than leaving it to block writers.
+    ...(statementTimeoutMs > 0
+      ? { statement_timeout: statementTimeoutMs, idle_in_transaction_session_timeout: statementTimeoutMs }
+      : {}),
   };
 }
 
 export function createDb(config: DbConfig, options: CreateDbOptions = {}): Db {
-  const pool = new pg.Pool({ ...clientConfig(config, options.applicationName), max: config.DB_POOL_MAX });
+  const pool = new pg.Pool({
+    ...clientConfig(config, options.applicationName, config.DB_STATEMENT_TIMEOUT_MS),
+    max: config.DB_POOL_MAX,
+  });
   // An idle client losing its server must not crash the process (pg emits 'error' on the pool);
   // the next query simply gets a fresh connection or a translated error.
   pool.on('error', (err) => options.onIdleClientError?.(err));
-  const translate = (err: unknown) => translateConnectionError(err, config.DATABASE_URL);
+  const translate = (err: unknown) =>
+    translateStatementTimeout(translateConnectionError(err, config.DATABASE_URL), config.DB_STATEMENT_TIMEOUT_MS);
   let closed = false;
 
   const query = async <R extends Row = Row>(sql: Sql, values?: readonly unknown[]): Promise<QueryResult<R>> => {
