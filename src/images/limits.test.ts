@@ -39,6 +39,38 @@ function bombPng(width: number, height: number): Buffer {
   return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', rows), chunk('IEND', Buffer.alloc(0))]);
 }
 
+const u8 = (n: number) => Buffer.from([n]);
+const u16 = (n: number) => { const b = Buffer.alloc(2); b.writeUInt16BE(n); return b; };
+const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
+const isoBox = (type: string, ...parts: Buffer[]) => {
+  const body = Buffer.concat(parts);
+  return Buffer.concat([u32(8 + body.length), Buffer.from(type, 'latin1'), body]);
+};
+const fullBox = (type: string, version: number, ...parts: Buffer[]) => isoBox(type, u8(version), Buffer.alloc(3), ...parts);
+
+/**
+ * A well-formed HEIC container (ISO/IEC 23008-12: one primary item of type hvc1 with an HEVC decoder
+ * configuration and its size) as an iPhone writes it, holding a few bytes of coded data. Its header is
+ * valid, so only the decoder decides; no HEVC encoder is needed to make it.
+ */
+function heicContainer(width: number, height: number): Buffer {
+  const ftyp = isoBox('ftyp', Buffer.from('heic', 'latin1'), u32(0), Buffer.from('mif1heic', 'latin1'));
+  // hvcC: version 1, Main profile, level 3, 4:2:0, 8-bit, 4-byte NAL lengths, no parameter-set arrays.
+  const hvcC = isoBox('hvcC', u8(1), u8(1), u32(0x60000000), Buffer.alloc(6), u8(90), u16(0xf000), u8(0xfc), u8(0xfd),
+    u8(0xf8), u8(0xf8), u16(0), u8(0x0f), u8(0));
+  const iprp = isoBox('iprp', isoBox('ipco', hvcC, fullBox('ispe', 0, u32(width), u32(height))),
+    fullBox('ipma', 0, u32(1), u16(1), u8(2), u8(0x81), u8(0x02)));
+  const payload = Buffer.concat([u32(6), Buffer.from([0x26, 0x01, 0xaf, 0x00, 0x11, 0x22])]);
+  const meta = (dataOffset: number) => fullBox('meta', 0,
+    fullBox('hdlr', 0, u32(0), Buffer.from('pict', 'latin1'), Buffer.alloc(12), u8(0)),
+    fullBox('pitm', 0, u16(1)),
+    fullBox('iloc', 0, u8(0x44), u8(0), u16(1), u16(1), u16(0), u16(1), u32(dataOffset), u32(payload.length)),
+    fullBox('iinf', 0, u16(1), fullBox('infe', 2, u16(1), u16(0), Buffer.from('hvc1', 'latin1'), u8(0))),
+    iprp);
+  const dataOffset = ftyp.length + meta(0).length + 8;
+  return Buffer.concat([ftyp, meta(dataOffset), isoBox('mdat', payload)]);
+}
+
 async function rejection(bytes: Buffer, opts = OPTS): Promise<ImageRejectedError> {
   try {
     await cleanImage(bytes, opts);
@@ -120,6 +152,24 @@ describe('image rejections', () => {
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"><rect width="20" height="20"/></svg>');
     const err = await expectCode(svg, 'unsupported');
     expect(err.message).toContain('svg');
+  });
+
+  it('refuses a HEIC photo as unsupported with what to upload instead, not as corrupt', async () => {
+    const heic = heicContainer(1280, 960);
+    // The header is sound (sharp reads it as HEVC-coded HEIF); only decoding it fails.
+    expect(await sharp(heic).metadata()).toMatchObject({ format: 'heif', compression: 'hevc', width: 1280, height: 960 });
+    const err = await expectCode(heic, 'unsupported');
+    expect(err.message).toContain('HEIC');
+    expect(err.message).toContain('JPEG');
+    expect(err.message).not.toMatch(/corrupt|bad seek|re-upload/);
+    // AV1-coded HEIF (AVIF), which this build does decode, still goes through.
+    const avif = await sharp(await noisyJpeg()).avif().toBuffer();
+    await expect(cleanImage(avif, OPTS)).resolves.toMatchObject({ format: 'heif', width: 96, height: 64 });
+  });
+
+  it('quotes the actual decoder error, not the reader-sniffing lines before it', () => {
+    const sniffed = new Error('source: bad seek to 1024\nsource: bad seek to 512\nheif: Invalid input: No \'hvcC\' box (2.106)');
+    expect(() => rejectOrRethrow(sniffed, 300)).toThrow(/cannot be decoded \(heif: Invalid input: No 'hvcC' box \(2\.106\)\)/);
   });
 
   it("keeps sharp's own pixel limit as a second guard", () => {

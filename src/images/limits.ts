@@ -51,8 +51,12 @@ export interface ProbedImage {
 /** Letterbox bars and the backdrop that alpha is composited on. */
 export const BLACK = { r: 0, g: 0, b: 0, alpha: 1 } as const;
 
+// libvips tries readers at several offsets while sniffing a format and reports each miss ("source: bad
+// seek to 1024") before the actual error; those lines say nothing about the file.
+const SNIFF_NOISE = /^source: bad seek/i;
+
 function firstLine(message: string): string {
-  const line = message.split('\n').map((s) => s.trim()).find(Boolean) ?? 'no detail';
+  const line = message.split('\n').map((s) => s.trim()).find((s) => s !== '' && !SNIFF_NOISE.test(s)) ?? 'no detail';
   return line.length > 160 ? `${line.slice(0, 157)}...` : line;
 }
 
@@ -76,7 +80,20 @@ export function rejectOrRethrow(err: unknown, bytes: number): never {
   if (/unsupported image format/i.test(message)) {
     throw new ImageRejectedError(
       'not_an_image',
-      `The ${bytes}-byte file is not a recognised image (its first bytes match no image format); upload a JPEG, PNG, WebP, GIF, TIFF or HEIF/AVIF photo.`,
+      `The ${bytes}-byte file is not a recognised image (its first bytes match no image format); upload a JPEG, PNG, WebP, GIF, TIFF or AVIF photo.`,
+      { cause: err },
+    );
+  }
+  // A well-formed file in a compression this libvips build has no decoder for. sharp's prebuilt binaries
+  // decode AV1-coded HEIF (AVIF) but not HEVC-coded HEIF (HEIC, the iPhone camera's default), which is
+  // patent-encumbered; re-uploading the same file would fail the same way, so say what to send instead.
+  const missing = /has not been built in: ([A-Za-z0-9.+-]+)/i.exec(message);
+  if (missing) {
+    const codec = missing[1] ?? 'this';
+    const what = codec.toUpperCase() === 'HEVC' ? 'a HEIC photo (HEVC-compressed, the iPhone camera default)' : `compressed with ${codec}`;
+    throw new ImageRejectedError(
+      'unsupported',
+      `The image is ${what}, which this service cannot decode; upload it as JPEG or PNG (an iPhone sends JPEG with Settings > Camera > Formats > Most Compatible).`,
       { cause: err },
     );
   }
@@ -123,7 +140,7 @@ export async function probeImage(bytes: Buffer, limits: ImageLimits): Promise<Pr
   if (!ACCEPTED_FORMATS.has(format)) {
     throw new ImageRejectedError(
       'unsupported',
-      `Images in ${format} format are not accepted; upload a JPEG, PNG, WebP, GIF, TIFF or HEIF/AVIF photo.`,
+      `Images in ${format} format are not accepted; upload a JPEG, PNG, WebP, GIF, TIFF or AVIF photo.`,
     );
   }
   return {
