@@ -148,6 +148,12 @@ const schema = z.object({
   /** efSearch of that graph: candidates kept while searching (higher: better recall, slower). */
   SEARCH_ANN_EF: int(1, 4096).default(64),
 
+  /**
+   * Unfinished jobs in the pool queues above which a backfill waits before enqueuing its next chunk of
+   * 1,000 listings (0: enqueue the whole catalogue at once). Bounds the Redis memory a big catalogue
+   * takes (about 1-2 KB per job); the sample's 6,097 listings are about 23,000 jobs.
+   */
+  BACKFILL_MAX_QUEUED_JOBS: int(0).default(50_000),
   /** Cron pattern (5 or 6 fields) of the nightly catalogue backfill; "off" installs no schedule. */
   NIGHTLY_CRON: z.string().min(1).default('0 2 * * *'),
   /** IANA time zone the cron pattern is read in. */

@@ -11,7 +11,8 @@ import type { Logger } from '../logging.js';
 import type { ListingFlowProducer } from '../queues/flows.js';
 import type { QueueAdmin } from '../queues/queue-admin.js';
 import { noWorkerWatch } from '../queues/no-worker-warning.js';
-import { submitListings, type ListingWithPhotos, type SkippedListing } from './submit-listings.js';
+import { submitInChunks } from './submit-in-chunks.js';
+import type { ListingWithPhotos, SkippedListing } from './submit-listings.js';
 
 export interface BackfillOptions {
   productsPath: string;
@@ -21,6 +22,11 @@ export interface BackfillOptions {
   kind?: string;
   /** Wait for the pools to finish the run's work (default true). */
   wait?: boolean;
+  /**
+   * BACKFILL_MAX_QUEUED_JOBS: unfinished jobs in the pool queues above which the next chunk of the
+   * catalogue waits before it is enqueued (0 or absent: the whole catalogue at once).
+   */
+  maxQueuedJobs?: number;
   pollMs?: number;
   onProgress?: (p: BackfillProgress) => void;
 }
@@ -82,18 +88,6 @@ export function catalogueWork(catalogue: Catalogue, imageDir: string): { process
   return { process, skip };
 }
 
-/**
- * How many photos the enqueued listings have. A set, not `enqueued.includes` per listing: that was
- * quadratic, about 20 s of blocked event loop for 20k listings and minutes for 100k, long enough for the
- * nightly job (run in the scheduler process) to lose its lock and be taken as stalled.
- */
-export function photosOf(process: readonly ListingWithPhotos[], enqueued: readonly string[]): number {
-  const ids = new Set(enqueued);
-  let n = 0;
-  for (const w of process) if (ids.has(w.listing.id)) n += w.photos.length;
-  return n;
-}
-
 export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Promise<BackfillSummary> {
   const started = Date.now();
   const catalogue = await loadCatalogue(opts);
@@ -111,16 +105,26 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
         .map((o) => ({ file: opts.imagesPath, line: o.line, reason: o.reason })),
     ]);
     const work = catalogueWork(catalogue, opts.imageDir);
-    const submitted = await submitListings(deps, { ...work, source: opts.kind ?? 'backfill', runId: run.id });
+    const warn = (message: string) => deps.log.warn(message);
+    const submitted = await submitInChunks({ ...deps, warn }, work, {
+      source: opts.kind ?? 'backfill',
+      runId: run.id,
+      maxQueuedJobs: opts.maxQueuedJobs ?? 0,
+      pollMs: opts.pollMs,
+      // While the producer waits for room, the bar shows the part submitted so far being processed.
+      onWait: (sofar) => void runProgress(deps.db, run.id).then(
+        (p) => opts.onProgress?.({ ...p, runId: run.id, totalListings: sofar.enqueued.length, totalImages: sofar.enqueuedPhotos, elapsedSeconds: (Date.now() - started) / 1000 }),
+        () => undefined),
+    });
     deps.log.info({ runId: run.id, enqueued: submitted.enqueued.length, unchanged: submitted.unchanged.length }, 'catalogue submitted');
 
     let incomplete: string | undefined;
     let progress = await runProgress(deps.db, run.id);
     const totalListings = submitted.enqueued.length;
-    const totalImages = photosOf(work.process, submitted.enqueued);
+    const totalImages = submitted.enqueuedPhotos;
     if (opts.wait ?? true) {
       let idlePolls = 0;
-      const watch = noWorkerWatch(deps.admin, (message) => deps.log.warn(message));
+      const watch = noWorkerWatch(deps.admin, warn);
       while (progress.listings.pending > 0) {
         opts.onProgress?.({ ...progress, runId: run.id, totalListings, totalImages, elapsedSeconds: (Date.now() - started) / 1000 });
         await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));

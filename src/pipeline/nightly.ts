@@ -75,7 +75,7 @@ export async function runNightly(deps: NightlyDeps, data: NightlyPayload): Promi
       const started = Date.now();
       const summary = await runBackfill(
         { db, producer: deps.producer, admin: deps.admin, log },
-        { ...paths, limit: data.limit ?? undefined, kind: NIGHTLY_KIND, wait: true, pollMs: deps.pollMs },
+        { ...paths, limit: data.limit ?? undefined, kind: NIGHTLY_KIND, wait: true, maxQueuedJobs: config.BACKFILL_MAX_QUEUED_JOBS, pollMs: deps.pollMs },
       );
       const outcome = summary.incomplete ? 'incomplete' : 'finished';
       metrics.runsTotal.inc({ kind: NIGHTLY_KIND, outcome });

@@ -53,7 +53,7 @@ export function registerBackfill(program: Command): void {
     .option('--images <file>', 'Images.csv')
     .option('--image-dir <dir>', 'folder of <image id>.jpg photos')
     .option('--limit <n>', 'only the first N listings', parseNumber('--limit', 'whole>=1'))
-    .option('--no-wait', 'enqueue and return without waiting for the pools')
+    .option('--no-wait', 'return once enqueued, without waiting for the pools (a catalogue over BACKFILL_MAX_QUEUED_JOBS still waits for room)')
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the summary as one JSON object on the last line')
     .action(async (opts: BackfillCliOptions) => {
@@ -69,7 +69,7 @@ export function registerBackfill(program: Command): void {
       try {
         const summary = await runBackfill(
           { db, producer, admin, log },
-          { ...paths, limit: opts.limit, wait: opts.wait, onProgress: (p) => bar.update(p) },
+          { ...paths, limit: opts.limit, wait: opts.wait, maxQueuedJobs: config.BACKFILL_MAX_QUEUED_JOBS, onProgress: (p) => bar.update(p) },
         );
         bar.stop();
         printSummary(opts, formatBackfillSummary(summary, paths.label), { source: paths.label, ...summary });

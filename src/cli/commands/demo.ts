@@ -59,7 +59,7 @@ export function registerDemo(program: Command): void {
       const admin = new QueueAdmin(redis, config);
       try {
         const bar = backfillProgressBar(!opts.json);
-        const backfill = await runBackfill({ db, producer, admin, log }, { ...catalogue, limit: opts.limit, onProgress: (p) => bar.update(p) });
+        const backfill = await runBackfill({ db, producer, admin, log }, { ...catalogue, limit: opts.limit, maxQueuedJobs: config.BACKFILL_MAX_QUEUED_JOBS, onProgress: (p) => bar.update(p) });
         bar.stop();
         say(opts.json, formatBackfillSummary(backfill, catalogue.label));
 

@@ -1,0 +1,107 @@
+// A catalogue-sized submit with backpressure. Enqueuing a whole catalogue at once puts every job of
+// it in Redis together; at hundreds of thousands of listings that is gigabytes, and Redis runs with
+// noeviction (DESIGN.md section 5), so a full Redis then refuses writes from every producer, the
+// listing-created webhook included. Instead listings go in chunks, and before each chunk the producer
+// waits while the pool queues already hold more than `maxQueuedJobs` unfinished jobs.
+import type { Db } from '../db/pool.js';
+import type { ListingFlowProducer } from '../queues/flows.js';
+import type { QueueAdmin } from '../queues/queue-admin.js';
+import { noWorkerWatch } from '../queues/no-worker-warning.js';
+import { submitListings, type ListingWithPhotos, type SkippedListing, type SubmitResult } from './submit-listings.js';
+
+/**
+ * Listings per submit: one transaction and one burst of flows each. Small enough that a chunk is
+ * seconds of work for the pools, large enough that the per-statement round trips stay few.
+ */
+export const SUBMIT_CHUNK_LISTINGS = 1000;
+
+export interface ChunkedSubmitDeps {
+  db: Db;
+  producer: ListingFlowProducer;
+  admin: Pick<QueueAdmin, 'outstanding' | 'queuesWithoutWorkers'>;
+  warn: (message: string) => void;
+}
+
+export interface ChunkedSubmitOptions {
+  source: string;
+  runId: number | null;
+  /** Unfinished jobs in the pool queues above which the next chunk waits; 0 never waits. */
+  maxQueuedJobs: number;
+  chunkListings?: number;
+  pollMs?: number;
+  /** Called on every poll while waiting for room, with what was submitted so far. */
+  onWait?: (sofar: ChunkedSubmitResult) => void;
+}
+
+export interface ChunkedSubmitResult extends SubmitResult {
+  /** Photos of the enqueued listings. */
+  enqueuedPhotos: number;
+}
+
+/**
+ * How many photos the enqueued listings have. A set, not `enqueued.includes` per listing: that was
+ * quadratic, about 20 s of blocked event loop for 20k listings and minutes for 100k, long enough for the
+ * nightly job (run in the scheduler process) to lose its lock and be taken as stalled.
+ */
+export function photosOf(process: readonly ListingWithPhotos[], enqueued: readonly string[]): number {
+  const ids = new Set(enqueued);
+  let n = 0;
+  for (const w of process) if (ids.has(w.listing.id)) n += w.photos.length;
+  return n;
+}
+
+/** The jobs one listing's flow adds: an image-clean child per photo, a text-embed child and the infer parent. */
+export function jobsOfFlows(work: readonly ListingWithPhotos[]): number {
+  let n = 0;
+  for (const w of work) n += w.photos.length + 2;
+  return n;
+}
+
+/**
+ * submitListings over `process` in chunks of `chunkListings`, the skipped duplicates with the first
+ * chunk; waits for room in the queues before each chunk. A chunk is atomic in Postgres as a whole
+ * submit is, so stopping part-way leaves stored listings whose flows are enqueued and listings not
+ * stored at all, and the same backfill run again picks up exactly the rest.
+ */
+export async function submitInChunks(
+  deps: ChunkedSubmitDeps,
+  work: { process: ListingWithPhotos[]; skip: SkippedListing[] },
+  opts: ChunkedSubmitOptions,
+): Promise<ChunkedSubmitResult> {
+  const size = opts.chunkListings ?? SUBMIT_CHUNK_LISTINGS;
+  const total: ChunkedSubmitResult = { enqueued: [], unchanged: [], skipped: [], enqueuedPhotos: 0 };
+  // One watch for the whole submit: "no worker" is said once, not once per chunk.
+  const watch = noWorkerWatch(deps.admin, deps.warn);
+  for (let start = 0; start === 0 || start < work.process.length; start += size) {
+    const chunk = work.process.slice(start, start + size);
+    if (opts.maxQueuedJobs > 0) await waitForRoom(deps.admin, watch, jobsOfFlows(chunk), opts, total);
+    const result = await submitListings(
+      { db: deps.db, producer: deps.producer },
+      { process: chunk, skip: start === 0 ? work.skip : [], source: opts.source, runId: opts.runId },
+    );
+    total.enqueued.push(...result.enqueued);
+    total.unchanged.push(...result.unchanged);
+    total.skipped.push(...result.skipped);
+    total.enqueuedPhotos += photosOf(chunk, result.enqueued);
+  }
+  return total;
+}
+
+/** Waits until the queues can take `jobs` more without passing the limit, or are empty. */
+async function waitForRoom(
+  admin: ChunkedSubmitDeps['admin'],
+  watch: (done: number) => Promise<void>,
+  jobs: number,
+  opts: ChunkedSubmitOptions,
+  sofar: ChunkedSubmitResult,
+): Promise<void> {
+  for (;;) {
+    const queued = await admin.outstanding();
+    // An empty pipeline always takes the next chunk, however large, so a limit below one chunk's jobs cannot stall the run.
+    if (queued === 0 || queued + jobs <= opts.maxQueuedJobs) return;
+    opts.onWait?.(sofar);
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+    // The count of unfinished jobs is the progress measure here: unchanged for long means nobody consumes them.
+    await watch(-queued);
+  }
+}
