@@ -4,7 +4,9 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { buildServer } from '../src/api/server.js';
+import { createDb } from '../src/db/pool.js';
 import { startTestApi, type TestApi } from './support/api.js';
 import { loopbackProxy, redisPort } from './support/loopback-proxy.js';
 import { createTestPipeline, type TestPipeline } from './support/pipeline.js';
@@ -66,6 +68,42 @@ describe('slow request bodies', () => {
   });
 });
 
+describe('readiness on the public port', () => {
+  it('says which dependency is down without its address or start commands, and logs why once per outage', async () => {
+    const pgUrl = new URL(api.config.DATABASE_URL);
+    const proxy = await loopbackProxy(Number(pgUrl.port || 5432));
+    pgUrl.hostname = '127.0.0.1';
+    pgUrl.port = String(proxy.port);
+    const db = createDb({ ...api.config, DATABASE_URL: pgUrl.toString() });
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const app = await buildServer({ ...api.deps, db, log });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const ready = async () => {
+      const res = await fetch(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/readyz`);
+      return { status: res.status, text: await res.text() };
+    };
+    try {
+      expect(JSON.parse((await ready()).text)).toMatchObject({ checks: { postgres: { ok: true } } });
+      await proxy.stop();
+      for (let i = 0; i < 3; i++) {
+        const down = await ready();
+        expect(down.status).toBe(503);
+        expect(JSON.parse(down.text)).toMatchObject({ checks: { postgres: { ok: false, detail: "Postgres is not available; the API's log says why." } } });
+        expect(down.text).not.toContain(String(proxy.port));
+        expect(down.text).not.toMatch(/pg_ctlcluster|docker compose|127\.0\.0\.1/);
+      }
+      // The operator's log has the reason (with the address), once for the three probes.
+      const logged = lines.filter((l) => l.includes('readiness check Postgres is failing'));
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toContain(`127.0.0.1:${proxy.port}`);
+    } finally {
+      await app.close();
+      await db.close();
+    }
+  });
+});
+
 describe('a Redis outage', () => {
   it('leaves the rate-limited routes answering, and answers webhook deliveries 503 (retry) rather than 500', async () => {
     const proxy = await loopbackProxy(redisPort(t.env.REDIS_URL));
@@ -88,7 +126,7 @@ describe('a Redis outage', () => {
 
       const ready = await fetch(`${limited.url}/readyz`);
       expect(ready.status).toBe(503);
-      expect(await ready.json()).toMatchObject({ checks: { redis: { ok: false } } });
+      expect(await ready.json()).toMatchObject({ checks: { redis: { ok: false, detail: "Redis is not available; the API's log says why." } } });
     } finally {
       // Its Redis connection's QUIT fails through the cut proxy (after the client's retries); nothing else is left open.
       await limited.close().catch(() => undefined);

@@ -24,7 +24,28 @@ async function timed(what: string, fn: () => Promise<unknown>, timeoutMs = 1000)
   }
 }
 
+/**
+ * /readyz is on the public port, and a dependency's error names its host, port and how to start it: the
+ * response says only which check failed, and the reason goes to the log, once each time a check starts
+ * failing (load balancers probe every few seconds).
+ */
+function redactedForPublic(log: ApiDeps['log']): (name: string, check: Check) => Check {
+  const failing = new Set<string>();
+  return (name, check) => {
+    if (check.ok) {
+      failing.delete(name);
+      return check;
+    }
+    if (!failing.has(name)) {
+      failing.add(name);
+      log.warn({ check: name, detail: check.detail }, `readiness check ${name} is failing: ${check.detail ?? 'no detail'}`);
+    }
+    return { ...check, detail: `${name} is not available; the API's log says why.` };
+  };
+}
+
 export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const publicCheck = redactedForPublic(deps.log);
   const hidden = { hide: true } as const;
   app.get('/healthz', { schema: { summary: 'Liveness: the process answers.', tags: ['operations'] } }, async () => ({ status: 'ok' }));
 
@@ -40,14 +61,21 @@ export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       ? { ok: false, detail: missing }
       : { ok: true, classifier: live.classifier!.version, text: live.textEmbedder!.version, image: live.imageEmbedder!.version };
     const s = deps.index.status();
+    // The index's last error is a Postgres error when its sync query failed.
+    const sync = publicCheck('the vector index', s.lastError === null ? { ok: true } : { ok: false, detail: s.lastError });
     const index: Check & Record<string, unknown> = {
-      ok: s.ready && s.lastError === null,
+      ok: s.ready && sync.ok,
       size: s.size,
       mode: s.mode,
       modelVersion: s.modelVersion,
-      ...(s.lastError ? { detail: s.lastError } : !s.ready ? { detail: 'still loading' } : {}),
+      ...(!sync.ok ? { detail: sync.detail } : !s.ready ? { detail: 'still loading' } : {}),
     };
-    const checks = { redis, postgres, models, index };
+    const checks = {
+      redis: publicCheck('Redis', redis),
+      postgres: publicCheck('Postgres', postgres),
+      models,
+      index,
+    };
     const ok = Object.values(checks).every((x) => x.ok);
     return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks });
   });
