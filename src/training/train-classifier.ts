@@ -14,6 +14,7 @@ import { classifierColumnsOf, trainEnsemble, type MemberSummary, type TrainProgr
 import { classifierManifestEntry, defaultClassifierPath, exportClassifierOnnx } from '../models/classifier/export.js';
 import { confusionSvg, curvesSvg, type TrainingReport } from '../models/classifier/report.js';
 import { currentEntry, readManifest } from '../models/load.js';
+import { classifierCheckpointPath, classifierReportDir } from '../models/registry/generated-paths.js';
 import { registerModel } from '../models/registry/index.js';
 import { OOF_SUFFIX } from './fit-encoders.js';
 
@@ -56,7 +57,7 @@ export async function trainFromDb(deps: { db: Db; config: Config; log: Logger },
   if (items.length === 0) throw new Error('No labelled listings with embeddings are stored; run `npm run cli -- setup` (or a backfill with encoders) first.');
 
   const version = `combined-mlp@${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`;
-  const checkpointPath = path.join(config.MODELS_DIR, 'generated', 'checkpoints', `classifier-${text.version}-${image.version}.json`.replace(/[@:#]/g, '_'));
+  const checkpointPath = classifierCheckpointPath(config.MODELS_DIR, text.version, image.version);
   await mkdir(path.dirname(checkpointPath), { recursive: true });
   const t0 = Date.now();
   const { model, report, members } = trainEnsemble(items, {
@@ -87,7 +88,7 @@ export async function trainFromDb(deps: { db: Db; config: Config; log: Logger },
   });
   await registerModel(config.MODELS_DIR, entry, { makeCurrent: true });
 
-  const reportDir = path.join(config.MODELS_DIR, 'generated', 'reports', version.replace(/[@:]/g, '_'));
+  const reportDir = classifierReportDir(config.MODELS_DIR, version);
   await mkdir(reportDir, { recursive: true });
   const curves = curvesSvg(report.history);
   const confusion = confusionSvg(report.validation.confusion, [...CATEGORY_NAMES]);

@@ -2,11 +2,31 @@
 // the pretrained production encoders (the only code path that downloads weights).
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
+import { migrate } from '../../db/migrate.js';
+import { createDb } from '../../db/pool.js';
 import { createLogger } from '../../logging.js';
 import { readManifest } from '../../models/load.js';
 import type { ModelRole } from '../../models/manifest-types.js';
 import { pullModels, setCurrentModel, MODEL_ROLES, DEFAULT_HUB_URL } from '../../models/registry/index.js';
+import { pruneModels, type PruneResult } from '../../training/prune-models.js';
+import { parseNumber } from '../options.js';
 import { printSummary, type OutputOptions } from '../output.js';
+
+function formatPrune(r: PruneResult): string {
+  const lines = [
+    r.removed.length === 0
+      ? 'Nothing to prune.'
+      : `${r.dryRun ? 'Would remove' : 'Removed'} ${r.removed.length} model version(s):`,
+    ...r.removed.map((m) => `  - ${m.role.padEnd(14)} ${m.version}`),
+    'Kept:',
+    ...r.kept.map((k) => `    ${k.role.padEnd(14)} ${k.version} (${k.why})`),
+  ];
+  if (!r.dryRun && r.removed.length > 0) {
+    lines.push(`Deleted ${r.rows.textEmbeddings} text embedding, ${r.rows.imageEmbeddings} photo embedding and ${r.rows.predictions} prediction row(s), and ${r.files.length} file(s)/folder(s) under MODELS_DIR.`);
+  }
+  if (r.dryRun && r.removed.length > 0) lines.push('Nothing was changed (--dry-run).');
+  return lines.join('\n');
+}
 
 export function registerModels(program: Command): void {
   const models = program.command('models').description('Inspect, choose and pull models (MODELS_DIR/manifest.json).');
@@ -36,6 +56,23 @@ export function registerModels(program: Command): void {
       if (!(MODEL_ROLES as readonly string[]).includes(role)) throw new Error(`Unknown role "${role}"; use one of ${MODEL_ROLES.join(', ')}.`);
       await setCurrentModel(loadConfig().MODELS_DIR, role as ModelRole, version);
       printSummary(opts, `${role} is now ${version}.`, { role, version });
+    });
+  models
+    .command('prune')
+    .description('Remove old model versions: their manifest entries, files, embeddings and predictions. Keeps the current model of each role, the --keep most recent others, and the encoders of kept classifiers.')
+    .option('--keep <n>', 'previous versions kept per role (rollback targets for `models use`)', parseNumber('--keep', 'whole>=0'), 1)
+    .option('--dry-run', 'print what would be removed and change nothing')
+    .option('--json', 'print the summary as one JSON object')
+    .action(async (opts: OutputOptions & { keep: number; dryRun?: boolean }) => {
+      const config = loadConfig();
+      await migrate(config);
+      const db = createDb(config, { applicationName: 'models-prune' });
+      try {
+        const result = await pruneModels({ db, config, log: createLogger(config, 'models-prune') }, { keep: opts.keep, dryRun: opts.dryRun === true });
+        printSummary(opts, formatPrune(result), { ...result });
+      } finally {
+        await db.close();
+      }
     });
   models
     .command('pull')
