@@ -49,4 +49,26 @@ describe('backfill of the built-in sample catalogue', () => {
     expect(rejects.rows.length).toBe(s.catalogue.rejectedRows + 1); // + the orphan photo row
     for (const r of rejects.rows) expect(r.reason.length).toBeGreaterThan(20);
   }, 300_000);
+
+  it('shows the run afterwards: `runs list` and `runs show` with its failure reasons and rejected rows', async () => {
+    const { runs } = await t.cli<{ runs: { id: number; kind: string; status: string; counts: { newWork?: number } }[] }>(['runs', 'list']);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ kind: 'backfill', status: 'finished', counts: { newWork: expect.any(Number) } });
+    const id = runs[0]!.id;
+    const shown = await t.cli<{
+      run: { id: number };
+      progress: { listings: { pending: number; skipped: number } };
+      failureReasons: { images: { reason: string; count: number }[] };
+      rowRejects: { total: number; rejects: { file: string; line: number; reason: string }[] };
+    }>(['runs', 'show', String(id), '--rejects', '1']);
+    expect(shown.run.id).toBe(id);
+    expect(shown.progress.listings.pending).toBe(0);
+    expect(shown.failureReasons.images.map((r) => r.reason)).toEqual(expect.arrayContaining(['empty', 'not_an_image']));
+    const { rows } = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM row_rejects WHERE run_id = $1', [id]);
+    expect(shown.rowRejects.total).toBe(rows[0]!.n);
+    expect(shown.rowRejects.rejects).toHaveLength(1);
+    expect(shown.rowRejects.rejects[0]).toMatchObject({ file: expect.stringMatching(/\.csv$/), line: expect.any(Number) });
+    // An unknown run says what to run instead, and the command fails.
+    await expect(t.cli(['runs', 'show', String(id + 1000)])).rejects.toThrow(/There is no run \d+; `npm run cli -- runs list`/);
+  }, 120_000);
 });

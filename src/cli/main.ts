@@ -11,6 +11,7 @@ import { registerSetup } from './commands/setup.js';
 import { registerTrain } from './commands/train.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerQueues } from './commands/queues.js';
+import { registerRuns } from './commands/runs.js';
 import { registerSchedule } from './commands/schedule.js';
 
 const program = new Command()
@@ -32,6 +33,7 @@ registerClassify(program);
 registerEvaluate(program);
 registerModels(program);
 registerSchedule(program);
+registerRuns(program);
 
 // With --json the last stdout line is one JSON object on failure too (README: "All subcommands accept
 // --json"), so a script reading it gets the error instead of a summary from an earlier line or nothing.

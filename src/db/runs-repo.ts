@@ -89,6 +89,15 @@ export async function latestRun(db: Queryable, kind?: string): Promise<RunRow | 
   return rows[0] ? toRun(rows[0]) : null;
 }
 
+/** The most recently started runs, newest first, optionally of one kind. */
+export async function listRuns(db: Queryable, opts: { limit: number; kind?: string }): Promise<RunRow[]> {
+  const { rows } = await db.query(
+    'SELECT * FROM runs WHERE $1::text IS NULL OR kind = $1 ORDER BY started_at DESC, id DESC LIMIT $2',
+    [opts.kind ?? null, opts.limit],
+  );
+  return rows.map(toRun);
+}
+
 /** Records rejected rows in batches; recording the same (file, line) again updates its reason. */
 export async function recordRowRejects(db: Queryable, runId: number, rejects: readonly RowReject[]): Promise<number> {
   assertUniqueKeys(rejects.map((r) => `${r.file}:${r.line}`), 'Rejected row');
