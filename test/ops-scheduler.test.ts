@@ -110,7 +110,7 @@ describe('nightly backfill scheduler', () => {
       // A catalogue with new listings, so the run's own progress gauges have something to count.
       const jobId = await schedule.trigger({ catalogueDir: path.dirname(fresh.productsPath), limit: 5 });
       const done = await schedule.waitFor(jobId, 120_000, 200);
-      expect(done).toMatchObject({ state: 'completed', result: { outcome: 'finished' } });
+      expect(done).toMatchObject({ state: 'completed', result: { outcome: 'finished', requeuedLost: 0 } });
 
       const text = await scrape(s.metricsPort);
       expect(text).toMatch(/listing_pipeline_runs_total\{kind="nightly",outcome="finished",process="scheduler"\} 1/);

@@ -1,6 +1,6 @@
 // One nightly backfill job: take the nightly lock, clear runs left 'running' by a scheduler that died,
-// run the backfill of the configured catalogue to the end, and put its counts in metrics (runBackfill
-// already puts them in the runs table).
+// run the backfill of the configured catalogue to the end, put its counts in metrics (runBackfill
+// already puts them in the runs table), and enqueue again the listings whose flow Redis lost.
 //
 // "Never started twice" rests on a session-level Postgres advisory lock held on a dedicated connection
 // for the whole run (Db.withSession, which closes that connection afterwards). Postgres drops it the
@@ -18,6 +18,7 @@ import type { ListingFlowProducer } from '../queues/flows.js';
 import type { QueueAdmin } from '../queues/queue-admin.js';
 import type { NightlyPayload } from '../queues/scheduler.js';
 import { runBackfill, type BackfillSummary } from './backfill.js';
+import { LOST_FLOW_AFTER_MS, requeueLostListings } from './requeue-lost.js';
 
 export const NIGHTLY_KIND = 'nightly';
 
@@ -34,7 +35,7 @@ export interface NightlyDeps {
 
 export type NightlyResult =
   | { outcome: 'skipped'; reason: string }
-  | { outcome: 'finished' | 'incomplete'; runId: number; catalogue: string; summary: BackfillSummary };
+  | { outcome: 'finished' | 'incomplete'; runId: number; catalogue: string; summary: BackfillSummary; requeuedLost: number };
 
 async function tryNightlyLock(session: Queryable): Promise<boolean> {
   // Advisory locks are database-wide; the schema in the key keeps test schemas (and tenants) apart.
@@ -85,7 +86,10 @@ export async function runNightly(deps: NightlyDeps, data: NightlyPayload): Promi
       metrics.backfillListings.inc({ outcome: 'unchanged' }, summary.unchanged);
       metrics.backfillListings.inc({ outcome: 'duplicate' }, summary.catalogue.duplicates);
       metrics.backfillListings.inc({ outcome: 'rejected' }, summary.catalogue.rejectedRows);
-      result = { outcome, runId: summary.runId, catalogue: paths.label, summary };
+      // Listings that no catalogue resubmits (webhook ones) and whose flow Redis lost since the last night.
+      const lost = await requeueLostListings({ db, producer: deps.producer }, { olderThanMs: LOST_FLOW_AFTER_MS });
+      if (lost.requeued.length > 0) log.warn({ runId: summary.runId, requeued: lost.requeued.length }, `enqueued again ${lost.requeued.length} pending listing(s) whose flow was no longer in Redis`);
+      result = { outcome, runId: summary.runId, catalogue: paths.label, summary, requeuedLost: lost.requeued.length };
       log.info({ runId: summary.runId, outcome, newWork: summary.newWork, trigger: data.trigger }, 'nightly backfill done');
     });
   } catch (err) {

@@ -26,6 +26,14 @@ export class FinishedFlowCleaner {
     return q;
   }
 
+  /** Where the flow's parent job stands: in Redis and not finished, finished (kept by retention), or gone. */
+  async parentState(flow: FlowJob): Promise<'in-flight' | 'finished' | 'missing'> {
+    const id = flow.opts?.jobId;
+    if (!id) throw new Error(`A ${flow.queueName} flow without a job id has no state; build it with buildListingFlow.`);
+    const state = await this.queue(flow.queueName).getJobState(id);
+    return state === 'unknown' ? 'missing' : finished(state) ? 'finished' : 'in-flight';
+  }
+
   /** Removes the flow's parent (with its children) and any kept children when the flow has finished. */
   async clear(flow: FlowJob): Promise<void> {
     const parent = this.queue(flow.queueName);

@@ -109,6 +109,11 @@ export class ListingFlowProducer {
     }
   }
 
+  /** Whether the listing's flow (this content and revision) is still in Redis and unfinished. */
+  async inFlight(work: ListingWork): Promise<boolean> {
+    return (await this.cleaner.parentState(buildListingFlow(work, this.config))) === 'in-flight';
+  }
+
   async close(): Promise<void> {
     await this.cleaner.close();
     await this.producer.close();
