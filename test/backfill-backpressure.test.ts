@@ -52,7 +52,8 @@ describe('chunked submit with a queue high-water mark', () => {
     const warnings: string[] = [];
     const waits: ChunkedSubmitResult[] = [];
     let maxOutstanding = 0;
-    // Each listing's flow is 3 jobs (photo, text, infer): chunks of 2 listings are 6 jobs, the mark 8.
+    // Each listing's flow is 3 jobs (photo, text, infer); the mark is 8, so a chunk holds at most 4 jobs
+    // (half the mark): one listing. Two chunks fit (6 jobs), the third waits.
     const submit = submitInChunks({ db: t.db, producer, admin, warn: (m) => warnings.push(m) }, { process: work, skip: [] }, {
       source: 'backfill',
       runId: null,
@@ -97,10 +98,12 @@ describe('chunked submit with a queue high-water mark', () => {
 
   it('with the mark at 0 enqueues everything at once, even with no worker', async () => {
     await t.stopPools();
-    const more = work.map((w) => ({
-      ...w,
-      listing: { ...w.listing, id: `${w.listing.id}x`, contentHash: `${w.listing.contentHash}x` },
-      photos: w.photos.map((p) => ({ ...p, imageId: `${p.imageId}x` })),
+    const more = work.map((w, i) => ({
+      listing: buildListing(
+        { id: `M${i}`, productName: `Pine chair ${i}`, category: 'Home & Garden', description: `pine chair number ${i}`, price: '£15', location: 'York' },
+        [{ id: `M${i}-p`, createTime: null }],
+      ),
+      photos: w.photos.map((p) => ({ ...p, imageId: `M${i}-p` })),
     }));
     const result = await submitInChunks({ db: t.db, producer, admin, warn: () => undefined }, { process: more, skip: [] }, {
       source: 'backfill', runId: null, maxQueuedJobs: 0, chunkListings: 2, pollMs: 20,

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertImageEmbeddings, upsertTextEmbeddings } from '../src/db/embeddings-repo.js';
 import { upsertImages } from '../src/db/images-repo.js';
-import { upsertListings } from '../src/db/listings-repo.js';
+import { markFailed, markProcessedMany, upsertListings } from '../src/db/listings-repo.js';
 import { upsertPredictions } from '../src/db/predictions-repo.js';
 import type { Manifest, ManifestEntry, ModelRole } from '../src/models/manifest-types.js';
 import { loadManifest, writeManifest } from '../src/models/registry/manifest.js';
@@ -60,7 +60,10 @@ describe('models prune', () => {
       id, nameRaw: id, name: id, descriptionRaw: id, modelText: `oak table ${id}`, price: 1, priceRaw: '£1', location: 'Leeds',
       categoryPath: 'Home & Garden', label: 'Home & Garden', createTime: null, imageCount: 1, contentHash: 'h', source: 'backfill',
     });
-    await upsertListings(t.db, [listing('A'), listing('B')], null);
+    await upsertListings(t.db, [listing('A'), listing('B'), listing('C')], null);
+    await markProcessedMany(t.db, [{ id: 'A', contentHash: 'h' }, { id: 'B', contentHash: 'h' }]);
+    // C failed after an edit: `classify` never predicts it again, so its old prediction must not pin clf@1.
+    await markFailed(t.db, 'C', 'h', 'No text and no usable photo.');
     await upsertImages(t.db, [{ id: 'A-0', listingId: 'A', position: 0, sourceUri: '/a' }, { id: 'B-0', listingId: 'B', position: 0, sourceUri: '/b' }]);
     for (const g of [1, 2, 3]) {
       for (const v of [`text@${g}`, `text@${g}#oof`]) await upsertTextEmbeddings(t.db, v, [{ listingId: 'A', vector: [1] }, { listingId: 'B', vector: [2] }]);
@@ -70,7 +73,7 @@ describe('models prune', () => {
       listingId, modelVersion, category: 'Home & Garden', categoryCode: 4, probabilities: Array.from({ length: 13 }, () => 1 / 13), modality: 'combined' as const, embedding: [1, 2],
     });
     // A was classified by every classifier; B not yet by the current one.
-    await upsertPredictions(t.db, [prediction('A', 'clf@1'), prediction('A', 'clf@2'), prediction('A', 'clf@3'), prediction('B', 'clf@1'), prediction('B', 'clf@2')]);
+    await upsertPredictions(t.db, [prediction('A', 'clf@1'), prediction('A', 'clf@2'), prediction('A', 'clf@3'), prediction('B', 'clf@1'), prediction('B', 'clf@2'), prediction('C', 'clf@1')]);
   });
   afterAll(async () => {
     await t?.close();
@@ -91,7 +94,7 @@ describe('models prune', () => {
 
   it('removes the rows, entries and files of old versions only, and the rest once classify has run', async () => {
     const r = await t.cli<PruneJson>(['models', 'prune', '--keep', '0']);
-    expect(r.rows).toEqual({ textEmbeddings: 4, imageEmbeddings: 4, predictions: 2 });
+    expect(r.rows).toEqual({ textEmbeddings: 4, imageEmbeddings: 4, predictions: 3 });
     expect(await rowsByVersion()).toEqual([
       'clf@2:2', 'clf@3:1', 'image@2#oof:2', 'image@2:2', 'image@3#oof:2', 'image@3:2', 'text@2#oof:2', 'text@2:2', 'text@3#oof:2', 'text@3:2',
     ].sort());
@@ -104,5 +107,17 @@ describe('models prune', () => {
     expect(again.removed.map((m) => m.version).sort()).toEqual(['clf@2', 'image@2', 'text@2']);
     expect(await rowsByVersion()).toEqual(['clf@3:2', 'image@3#oof:2', 'image@3:2', 'text@3#oof:2', 'text@3:2'].sort());
     expect((await t.cli<PruneJson>(['models', 'prune', '--keep', '0'])).removed).toEqual([]);
+  }, 60_000);
+
+  it('deletes the rows of versions no manifest entry lists only with --orphans', async () => {
+    const before = await rowsByVersion();
+    for (const v of ['ghost@1', 'ghost@1#oof']) await upsertTextEmbeddings(t.db, v, [{ listingId: 'A', vector: [1] }]);
+    expect((await t.cli<PruneJson & { orphanVersions: string[] }>(['models', 'prune'])).orphanVersions).toEqual([]);
+    const dry = await t.cli<PruneJson & { orphanVersions: string[] }>(['models', 'prune', '--orphans', '--dry-run']);
+    expect(dry.orphanVersions).toEqual(['ghost@1']);
+    expect(await rowsByVersion()).toEqual([...before, 'ghost@1#oof:1', 'ghost@1:1'].sort());
+    const done = await t.cli<PruneJson & { orphanVersions: string[] }>(['models', 'prune', '--orphans']);
+    expect(done).toMatchObject({ orphanVersions: ['ghost@1'], rows: { textEmbeddings: 2, imageEmbeddings: 0, predictions: 0 } });
+    expect(await rowsByVersion()).toEqual(before);
   }, 60_000);
 });

@@ -51,7 +51,7 @@ describe('listings whose flow was lost', () => {
   it('finds only the lost flows, respects the age threshold and --dry-run, and requeues each once', async () => {
     expect(await admin.outstanding()).toBe(3); // W3's flow: photo, text, infer
     // Nothing is older than 15 minutes yet.
-    expect(await requeueLostListings({ db: t.db, producer }, { olderThanMs: 15 * 60_000 })).toEqual({ pending: 0, inFlight: 0, requeued: [] });
+    expect(await requeueLostListings({ db: t.db, producer, admin }, { olderThanMs: 15 * 60_000, maxQueuedJobs: 0 })).toEqual({ pending: 0, inFlight: 0, requeued: [] });
 
     const dry = await t.cli<{ pending: number; inFlight: number; requeued: string[]; dryRun: boolean }>(['queues', 'requeue-lost', '--older-than', '0.0001', '--dry-run']);
     expect(dry).toEqual({ pending: 3, inFlight: 1, requeued: ['W1', 'W2'], dryRun: true });
@@ -61,10 +61,35 @@ describe('listings whose flow was lost', () => {
     expect(done.requeued).toEqual(['W1', 'W2']);
     expect(await admin.outstanding()).toBe(9);
     // Run again: every flow is in the queues now.
-    expect(await requeueLostListings({ db: t.db, producer }, { olderThanMs: 0, now: Date.now() + 1000 })).toMatchObject({ pending: 3, inFlight: 3, requeued: [] });
+    expect(await requeueLostListings({ db: t.db, producer, admin }, { olderThanMs: 0, maxQueuedJobs: 0, now: Date.now() + 1000 })).toMatchObject({ pending: 3, inFlight: 3, requeued: [] });
     expect(await admin.outstanding()).toBe(9);
 
+    // A flow that completes between the page read and the Redis check (staged: the check itself settles
+    // the listing, as the infer stage would, and reports the flow gone) is not enqueued again.
+    await t.db.query("UPDATE listings SET status = 'pending' WHERE id = 'W1'");
+    await admin.obliterate();
+    class CompletingMeanwhile extends ListingFlowProducer {
+      override async inFlight(work: Parameters<ListingFlowProducer['inFlight']>[0]): Promise<boolean> {
+        if (work.listingId === 'W1') await t.db.query("UPDATE listings SET status = 'processed' WHERE id = 'W1'");
+        return super.inFlight(work);
+      }
+    }
+    const racing = new CompletingMeanwhile(redis, t.config);
+    try {
+      const r = await requeueLostListings({ db: t.db, producer: racing, admin }, { olderThanMs: 0, maxQueuedJobs: 0, now: Date.now() + 1000 });
+      expect(r).toEqual({ pending: 2, inFlight: 0, requeued: ['W2', 'W3'] });
+    } finally {
+      await racing.close();
+    }
+    await t.db.query("UPDATE listings SET status = 'pending' WHERE id = 'W1'");
+    // Under a queue mark of 4 jobs (batches of half: one listing each), with nothing draining: the first
+    // fits, the next waits for room; here the staged race above left W2 and W3 queued, so W1 waits.
+    const waiting = requeueLostListings({ db: t.db, producer, admin }, { olderThanMs: 0, maxQueuedJobs: 4, now: Date.now() + 1000, pollMs: 20 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await admin.outstanding()).toBe(6);
+
     t.startPools();
+    expect((await waiting).requeued).toEqual(['W1']);
     for (let i = 0; i < 600 && (await statuses()).some((s) => s.status === 'pending'); i++) await new Promise((r) => setTimeout(r, 100));
     expect(await statuses()).toEqual([{ id: 'W1', status: 'processed' }, { id: 'W2', status: 'processed' }, { id: 'W3', status: 'processed' }]);
     const { rows } = await t.db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM images GROUP BY 1');

@@ -3,21 +3,32 @@
 // model; until then nothing does.
 import type { Queryable } from './pool.js';
 
-/** Rows per DELETE: each statement stays short under DB_STATEMENT_TIMEOUT_MS however many rows a version has. */
-const DELETE_BATCH = 5000;
+/** Parent rows (listings or photos) per DELETE: each statement stays short under DB_STATEMENT_TIMEOUT_MS. */
+const PAGE = 5000;
 
-type ModelTable = 'text_embeddings' | 'image_embeddings' | 'predictions';
+// Each table's key leads with its parent's id (listing_id / image_id, then model_version), so the deletes
+// walk the parent table in id pages and hit that index, instead of scanning the whole table once per batch.
+const TABLES = {
+  text_embeddings: { parent: 'listings', key: 'listing_id' },
+  image_embeddings: { parent: 'images', key: 'image_id' },
+  predictions: { parent: 'listings', key: 'listing_id' },
+} as const;
 
-async function deleteInBatches(db: Queryable, table: ModelTable, versions: readonly string[]): Promise<number> {
+async function deleteByParentPages(db: Queryable, table: keyof typeof TABLES, versions: readonly string[]): Promise<number> {
+  const { parent, key } = TABLES[table];
   let total = 0;
+  let afterId = '';
   for (;;) {
-    // ctid batches: no key column to page by is needed, and each statement holds its locks briefly.
-    const { rowCount } = await db.query(
-      `DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table} WHERE model_version = ANY($1::text[]) LIMIT ${DELETE_BATCH})`,
-      [versions],
+    const { rows } = await db.query<{ last: string | null; deleted: number }>(
+      `WITH page AS (SELECT id FROM ${parent} WHERE id > $2 ORDER BY id LIMIT ${PAGE}),
+            gone AS (DELETE FROM ${table} t USING page WHERE t.${key} = page.id AND t.model_version = ANY($1::text[]) RETURNING 1)
+       SELECT (SELECT max(id) FROM page) AS last, (SELECT count(*)::int FROM gone) AS deleted`,
+      [versions, afterId],
     );
-    total += rowCount ?? 0;
-    if ((rowCount ?? 0) < DELETE_BATCH) return total;
+    const r = rows[0];
+    total += r?.deleted ?? 0;
+    if (!r || r.last === null) return total;
+    afterId = r.last;
   }
 }
 
@@ -32,19 +43,31 @@ export async function deleteModelVersionRows(db: Queryable, versions: readonly s
   if (versions.length === 0) return { textEmbeddings: 0, imageEmbeddings: 0, predictions: 0 };
   const withOof = [...versions, ...versions.map((v) => v + oofSuffix)];
   return {
-    textEmbeddings: await deleteInBatches(db, 'text_embeddings', withOof),
-    imageEmbeddings: await deleteInBatches(db, 'image_embeddings', withOof),
-    predictions: await deleteInBatches(db, 'predictions', versions),
+    textEmbeddings: await deleteByParentPages(db, 'text_embeddings', withOof),
+    imageEmbeddings: await deleteByParentPages(db, 'image_embeddings', withOof),
+    predictions: await deleteByParentPages(db, 'predictions', versions),
   };
 }
 
+/** Every model version that owns rows, with the out-of-fold suffix taken off (one full read of each table). */
+export async function modelVersionsWithRows(db: Queryable, oofSuffix: string): Promise<Set<string>> {
+  const { rows } = await db.query<{ v: string }>(
+    `SELECT DISTINCT model_version AS v FROM text_embeddings
+     UNION SELECT DISTINCT model_version FROM image_embeddings
+     UNION SELECT DISTINCT model_version FROM predictions`,
+  );
+  return new Set(rows.map((r) => (r.v.endsWith(oofSuffix) ? r.v.slice(0, -oofSuffix.length) : r.v)));
+}
+
 /**
- * Listings predicted by classifier `version` and by none of `kept`: deleting `version`'s rows would leave
- * them with no category at all (as after a `train` whose `classify` has not run yet).
+ * Processed listings predicted by classifier `version` and by none of `kept`: deleting `version`'s rows
+ * would leave them with no category at all (as after a `train` whose `classify` has not run yet).
+ * Failed and skipped listings are not counted: `classify` never predicts them, so they would keep an old
+ * classifier forever.
  */
 export async function listingsPredictedOnlyBy(db: Queryable, version: string, kept: readonly string[]): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM predictions p
+    `SELECT count(*)::int AS n FROM predictions p JOIN listings l ON l.id = p.listing_id AND l.status = 'processed'
      WHERE p.model_version = $1
        AND NOT EXISTS (SELECT 1 FROM predictions c WHERE c.listing_id = p.listing_id AND c.model_version = ANY($2::text[]))`,
     [version, kept],

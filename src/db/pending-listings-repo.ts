@@ -29,3 +29,15 @@ export async function pendingListingsSince(
   );
   return rows.map((r) => ({ id: r.id, contentHash: r.content_hash, revision: r.revision, lastRunId: r.last_run_id, photos: r.photos }));
 }
+
+/** Of these listings, the ids still pending with this content and revision (read again just before acting). */
+export async function stillPending(db: Queryable, items: readonly { id: string; contentHash: string; revision: number }[]): Promise<Set<string>> {
+  if (items.length === 0) return new Set();
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT l.id FROM listings l JOIN unnest($1::text[], $2::text[], $3::int[]) AS t(id, content_hash, revision)
+       ON l.id = t.id AND l.content_hash = t.content_hash AND l.revision = t.revision
+     WHERE l.status = 'pending'`,
+    [items.map((i) => i.id), items.map((i) => i.contentHash), items.map((i) => i.revision)],
+  );
+  return new Set(rows.map((r) => r.id));
+}

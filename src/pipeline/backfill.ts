@@ -106,15 +106,22 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
     ]);
     const work = catalogueWork(catalogue, opts.imageDir);
     const warn = (message: string) => deps.log.warn(message);
+    let reading = false;
     const submitted = await submitInChunks({ ...deps, warn }, work, {
       source: opts.kind ?? 'backfill',
       runId: run.id,
       maxQueuedJobs: opts.maxQueuedJobs ?? 0,
       pollMs: opts.pollMs,
-      // While the producer waits for room, the bar shows the part submitted so far being processed.
-      onWait: (sofar) => void runProgress(deps.db, run.id).then(
-        (p) => opts.onProgress?.({ ...p, runId: run.id, totalListings: sofar.enqueued.length, totalImages: sofar.enqueuedPhotos, elapsedSeconds: (Date.now() - started) / 1000 }),
-        () => undefined),
+      // While the producer waits for room, the bar shows the part submitted so far being processed (one
+      // progress read at a time: on a huge run it can take longer than a poll).
+      onWait: (sofar) => {
+        if (!opts.onProgress || reading) return;
+        reading = true;
+        void runProgress(deps.db, run.id)
+          .then((p) => opts.onProgress?.({ ...p, runId: run.id, totalListings: sofar.enqueued.length, totalImages: sofar.enqueuedPhotos, elapsedSeconds: (Date.now() - started) / 1000 }))
+          .catch(() => undefined)
+          .finally(() => (reading = false));
+      },
     });
     deps.log.info({ runId: run.id, enqueued: submitted.enqueued.length, unchanged: submitted.unchanged.length }, 'catalogue submitted');
 

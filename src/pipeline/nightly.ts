@@ -87,9 +87,19 @@ export async function runNightly(deps: NightlyDeps, data: NightlyPayload): Promi
       metrics.backfillListings.inc({ outcome: 'duplicate' }, summary.catalogue.duplicates);
       metrics.backfillListings.inc({ outcome: 'rejected' }, summary.catalogue.rejectedRows);
       // Listings that no catalogue resubmits (webhook ones) and whose flow Redis lost since the last night.
-      const lost = await requeueLostListings({ db, producer: deps.producer }, { olderThanMs: LOST_FLOW_AFTER_MS });
-      if (lost.requeued.length > 0) log.warn({ runId: summary.runId, requeued: lost.requeued.length }, `enqueued again ${lost.requeued.length} pending listing(s) whose flow was no longer in Redis`);
-      result = { outcome, runId: summary.runId, catalogue: paths.label, summary, requeuedLost: lost.requeued.length };
+      // The run itself is over and counted: a failure here is logged, not a failed run.
+      let requeuedLost = 0;
+      try {
+        const lost = await requeueLostListings(
+          { db, producer: deps.producer, admin: deps.admin },
+          { olderThanMs: LOST_FLOW_AFTER_MS, maxQueuedJobs: config.BACKFILL_MAX_QUEUED_JOBS, pollMs: deps.pollMs },
+        );
+        requeuedLost = lost.requeued.length;
+        if (requeuedLost > 0) log.warn({ runId: summary.runId, requeued: requeuedLost }, `enqueued again ${requeuedLost} pending listing(s) whose flow was no longer in Redis`);
+      } catch (err) {
+        log.warn({ runId: summary.runId, err }, `could not look for listings whose flow Redis lost (${(err as Error).message}); \`queues requeue-lost\` does it by hand`);
+      }
+      result = { outcome, runId: summary.runId, catalogue: paths.label, summary, requeuedLost };
       log.info({ runId: summary.runId, outcome, newWork: summary.newWork, trigger: data.trigger }, 'nightly backfill done');
     });
   } catch (err) {

@@ -5,8 +5,10 @@
 // is not in Redis (or finished without settling them) and enqueues it again, with the same job ids, so
 // a flow that is merely slow is never doubled.
 import type { Db } from '../db/pool.js';
-import { pendingListingsSince } from '../db/pending-listings-repo.js';
+import { pendingListingsSince, stillPending } from '../db/pending-listings-repo.js';
 import type { ListingFlowProducer, ListingWork } from '../queues/flows.js';
+import type { QueueAdmin } from '../queues/queue-admin.js';
+import { batchesUnder, batchJobsLimit, waitForRoom } from '../queues/queue-room.js';
 
 const PAGE = 500;
 
@@ -22,19 +24,26 @@ export interface RequeueLostResult {
   requeued: string[];
 }
 
+export interface RequeueLostDeps {
+  db: Db;
+  producer: ListingFlowProducer;
+  admin: Pick<QueueAdmin, 'outstanding'>;
+}
+
 export async function requeueLostListings(
-  deps: { db: Db; producer: ListingFlowProducer },
-  opts: { olderThanMs: number; dryRun?: boolean; now?: number },
+  deps: RequeueLostDeps,
+  opts: { olderThanMs: number; maxQueuedJobs: number; dryRun?: boolean; now?: number; pollMs?: number },
 ): Promise<RequeueLostResult> {
   const before = new Date((opts.now ?? Date.now()) - opts.olderThanMs);
   const result: RequeueLostResult = { pending: 0, inFlight: 0, requeued: [] };
+  const maxJobs = batchJobsLimit(opts.maxQueuedJobs);
   let afterId = '';
   for (;;) {
     const page = await pendingListingsSince(deps.db, { before, afterId, limit: PAGE });
     if (page.length === 0) return result;
     afterId = page[page.length - 1]!.id;
     result.pending += page.length;
-    const works: ListingWork[] = page.map((l) => ({
+    const works = new Map<string, ListingWork>(page.map((l) => [l.id, {
       listingId: l.id,
       listingHash: l.contentHash,
       revision: l.revision,
@@ -42,13 +51,24 @@ export async function requeueLostListings(
       images: l.photos,
       runId: l.lastRunId,
       receivedAt: Date.now(),
-    }));
-    const lost: ListingWork[] = [];
-    for (const w of works) {
+    }]));
+    const candidates: ListingWork[] = [];
+    for (const w of works.values()) {
       if (await deps.producer.inFlight(w)) result.inFlight += 1;
-      else lost.push(w);
+      else candidates.push(w);
     }
-    if (!opts.dryRun && lost.length > 0) await deps.producer.enqueue(lost);
+    // Read again after Redis: a flow that completed between the page read and the Redis check has
+    // settled its listing by then (the infer stage writes the status before its job completes).
+    const still = await stillPending(deps.db, candidates.map((w) => ({ id: w.listingId, contentHash: w.listingHash, revision: w.revision ?? 0 })));
+    const lost = candidates.filter((w) => still.has(w.listingId));
+    result.pending -= candidates.length - lost.length;
     result.requeued.push(...lost.map((w) => w.listingId));
+    if (opts.dryRun) continue;
+    // In batches that fit under the backfill's queue mark, as the backfill's chunks do.
+    const jobsOf = (w: ListingWork) => w.images.length + 2;
+    for (const batch of batchesUnder(lost, PAGE, maxJobs, jobsOf)) {
+      await waitForRoom(deps.admin, batch.reduce((n, w) => n + jobsOf(w), 0), { maxQueuedJobs: opts.maxQueuedJobs, pollMs: opts.pollMs });
+      await deps.producer.enqueue(batch);
+    }
   }
 }

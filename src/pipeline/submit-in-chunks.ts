@@ -2,11 +2,12 @@
 // it in Redis together; at hundreds of thousands of listings that is gigabytes, and Redis runs with
 // noeviction (DESIGN.md section 5), so a full Redis then refuses writes from every producer, the
 // listing-created webhook included. Instead listings go in chunks, and before each chunk the producer
-// waits while the pool queues already hold more than `maxQueuedJobs` unfinished jobs.
+// waits until the chunk fits under `maxQueuedJobs` unfinished jobs (src/queues/queue-room.ts).
 import type { Db } from '../db/pool.js';
 import type { ListingFlowProducer } from '../queues/flows.js';
 import type { QueueAdmin } from '../queues/queue-admin.js';
 import { noWorkerWatch } from '../queues/no-worker-warning.js';
+import { batchesUnder, batchJobsLimit, waitForRoom } from '../queues/queue-room.js';
 import { submitListings, type ListingWithPhotos, type SkippedListing, type SubmitResult } from './submit-listings.js';
 
 /**
@@ -58,10 +59,11 @@ export function jobsOfFlows(work: readonly ListingWithPhotos[]): number {
 }
 
 /**
- * submitListings over `process` in chunks of `chunkListings`, the skipped duplicates with the first
- * chunk; waits for room in the queues before each chunk. A chunk is atomic in Postgres as a whole
- * submit is, so stopping part-way leaves stored listings whose flows are enqueued and listings not
- * stored at all, and the same backfill run again picks up exactly the rest.
+ * submitListings over `process` in chunks of up to `chunkListings` listings and half the mark's jobs
+ * (so that room for one always comes, even while other producers add jobs), each chunk with its share of
+ * the skipped duplicates; waits for room in the queues before each chunk. A chunk is atomic in Postgres
+ * as a whole submit is, so stopping part-way leaves stored listings whose flows are enqueued and
+ * listings not stored at all, and the same backfill run again picks up exactly the rest.
  */
 export async function submitInChunks(
   deps: ChunkedSubmitDeps,
@@ -69,39 +71,25 @@ export async function submitInChunks(
   opts: ChunkedSubmitOptions,
 ): Promise<ChunkedSubmitResult> {
   const size = opts.chunkListings ?? SUBMIT_CHUNK_LISTINGS;
+  const chunks = batchesUnder(work.process, size, batchJobsLimit(opts.maxQueuedJobs), (w) => w.photos.length + 2);
   const total: ChunkedSubmitResult = { enqueued: [], unchanged: [], skipped: [], enqueuedPhotos: 0 };
   // One watch for the whole submit: "no worker" is said once, not once per chunk.
   const watch = noWorkerWatch(deps.admin, deps.warn);
-  for (let start = 0; start === 0 || start < work.process.length; start += size) {
-    const chunk = work.process.slice(start, start + size);
-    if (opts.maxQueuedJobs > 0) await waitForRoom(deps.admin, watch, jobsOfFlows(chunk), opts, total);
-    const result = await submitListings(
-      { db: deps.db, producer: deps.producer },
-      { process: chunk, skip: start === 0 ? work.skip : [], source: opts.source, runId: opts.runId },
-    );
+  const rounds = Math.max(1, chunks.length, Math.ceil(work.skip.length / size));
+  for (let k = 0; k < rounds; k++) {
+    const chunk = chunks[k] ?? [];
+    const skip = work.skip.slice(k * size, (k + 1) * size);
+    await waitForRoom(deps.admin, jobsOfFlows(chunk), {
+      maxQueuedJobs: opts.maxQueuedJobs,
+      pollMs: opts.pollMs,
+      watch,
+      onWait: () => opts.onWait?.(total),
+    });
+    const result = await submitListings({ db: deps.db, producer: deps.producer }, { process: chunk, skip, source: opts.source, runId: opts.runId });
     total.enqueued.push(...result.enqueued);
     total.unchanged.push(...result.unchanged);
     total.skipped.push(...result.skipped);
     total.enqueuedPhotos += photosOf(chunk, result.enqueued);
   }
   return total;
-}
-
-/** Waits until the queues can take `jobs` more without passing the limit, or are empty. */
-async function waitForRoom(
-  admin: ChunkedSubmitDeps['admin'],
-  watch: (done: number) => Promise<void>,
-  jobs: number,
-  opts: ChunkedSubmitOptions,
-  sofar: ChunkedSubmitResult,
-): Promise<void> {
-  for (;;) {
-    const queued = await admin.outstanding();
-    // An empty pipeline always takes the next chunk, however large, so a limit below one chunk's jobs cannot stall the run.
-    if (queued === 0 || queued + jobs <= opts.maxQueuedJobs) return;
-    opts.onWait?.(sofar);
-    await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
-    // The count of unfinished jobs is the progress measure here: unchanged for long means nobody consumes them.
-    await watch(-queued);
-  }
 }

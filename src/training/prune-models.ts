@@ -1,8 +1,9 @@
-// `models prune`: drop old model versions with everything they own, in an order that a failure part-way
-// can be retried from: rows first (the manifest still lists the versions, so the same command plans
-// them again), then the manifest entries, then the files.
+// `models prune`: drop old model versions with everything they own. The manifest entries go first,
+// under the manifest lock and only if none became current meanwhile: from then on `models use` cannot
+// pick them, so their rows and files can go without a race. If deleting rows fails part-way, the
+// versions are no longer in the manifest; `models prune --orphans` finds their rows and finishes.
 import type { Config } from '../config.js';
-import { deleteModelVersionRows, listingsPredictedOnlyBy, type DeletedModelRows } from '../db/model-rows-repo.js';
+import { deleteModelVersionRows, listingsPredictedOnlyBy, modelVersionsWithRows, type DeletedModelRows } from '../db/model-rows-repo.js';
 import type { Db } from '../db/pool.js';
 import type { Logger } from '../logging.js';
 import { readManifest } from '../models/load.js';
@@ -13,11 +14,19 @@ export interface PruneOptions {
   /** Previous (non-current) versions kept per role, newest first. */
   keep: number;
   dryRun: boolean;
+  /**
+   * Also delete the rows of model versions the manifest does not list at all (left by a prune that
+   * failed part-way, or by a manifest replaced by hand). Off by default: a database shared by two
+   * MODELS_DIRs would lose the other's rows.
+   */
+  orphans?: boolean;
 }
 
 export interface PruneResult {
   dryRun: boolean;
   removed: { role: string; version: string }[];
+  /** With `orphans`: versions that own rows but are in no manifest entry. */
+  orphanVersions: string[];
   kept: PrunePlan['keep'];
   rows: DeletedModelRows;
   /** Deleted paths, relative to MODELS_DIR. */
@@ -50,18 +59,29 @@ async function plan(db: Db, manifest: NonNullable<Awaited<ReturnType<typeof read
 
 export async function pruneModels(deps: { db: Db; config: Config; log: Logger }, opts: PruneOptions): Promise<PruneResult> {
   const { db, config, log } = deps;
+  const none = { textEmbeddings: 0, imageEmbeddings: 0, predictions: 0 };
   const manifest = await readManifest(config);
-  if (!manifest) return { dryRun: opts.dryRun, removed: [], kept: [], rows: { textEmbeddings: 0, imageEmbeddings: 0, predictions: 0 }, files: [] };
-  const p = await plan(db, manifest, opts.keep);
+  const p = manifest ? await plan(db, manifest, opts.keep) : { remove: [], keep: [] };
   const removed = p.remove.map((m) => ({ role: m.role, version: m.version }));
-  if (opts.dryRun || p.remove.length === 0) {
-    return { dryRun: opts.dryRun, removed, kept: p.keep, rows: { textEmbeddings: 0, imageEmbeddings: 0, predictions: 0 }, files: [] };
+  const listed = new Set((manifest?.models ?? []).map((m) => m.version));
+  const orphanVersions = opts.orphans ? [...(await modelVersionsWithRows(db, OOF_SUFFIX))].filter((v) => !listed.has(v)).sort() : [];
+  if (opts.dryRun || (p.remove.length === 0 && orphanVersions.length === 0)) {
+    return { dryRun: opts.dryRun, removed, orphanVersions, kept: p.keep, rows: none, files: [] };
   }
   const versions = p.remove.map((m) => m.version);
-  const rows = await deleteModelVersionRows(db, versions, OOF_SUFFIX);
-  log.info({ versions, rows }, 'deleted the rows of pruned model versions');
-  const remaining = await removeFromManifest(config.MODELS_DIR, versions);
-  const files = await deleteModelFiles(config.MODELS_DIR, p.remove, remaining);
+  const remaining = versions.length > 0 ? await removeFromManifest(config.MODELS_DIR, versions) : manifest;
+  let rows: DeletedModelRows;
+  try {
+    rows = await deleteModelVersionRows(db, [...versions, ...orphanVersions], OOF_SUFFIX);
+  } catch (err) {
+    throw new Error(
+      `${versions.join(', ')} ${versions.length === 1 ? 'is' : 'are'} out of the manifest, but deleting their rows failed ` +
+        `(${(err as Error).message}); run \`npm run cli -- models prune --orphans\` to finish.`,
+      { cause: err },
+    );
+  }
+  log.info({ versions, orphanVersions, rows }, 'deleted the rows of pruned model versions');
+  const files = remaining ? await deleteModelFiles(config.MODELS_DIR, p.remove, remaining) : [];
   log.info({ versions, files }, 'pruned model versions');
-  return { dryRun: false, removed, kept: p.keep, rows, files };
+  return { dryRun: false, removed, orphanVersions, kept: p.keep, rows, files };
 }

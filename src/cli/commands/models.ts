@@ -18,13 +18,14 @@ function formatPrune(r: PruneResult): string {
       ? 'Nothing to prune.'
       : `${r.dryRun ? 'Would remove' : 'Removed'} ${r.removed.length} model version(s):`,
     ...r.removed.map((m) => `  - ${m.role.padEnd(14)} ${m.version}`),
+    ...(r.orphanVersions.length > 0 ? [`${r.dryRun ? 'Would delete' : 'Deleted'} the rows of versions no manifest entry lists: ${r.orphanVersions.join(', ')}`] : []),
     'Kept:',
     ...r.kept.map((k) => `    ${k.role.padEnd(14)} ${k.version} (${k.why})`),
   ];
-  if (!r.dryRun && r.removed.length > 0) {
+  if (!r.dryRun && (r.removed.length > 0 || r.orphanVersions.length > 0)) {
     lines.push(`Deleted ${r.rows.textEmbeddings} text embedding, ${r.rows.imageEmbeddings} photo embedding and ${r.rows.predictions} prediction row(s), and ${r.files.length} file(s)/folder(s) under MODELS_DIR.`);
   }
-  if (r.dryRun && r.removed.length > 0) lines.push('Nothing was changed (--dry-run).');
+  if (r.dryRun && (r.removed.length > 0 || r.orphanVersions.length > 0)) lines.push('Nothing was changed (--dry-run).');
   return lines.join('\n');
 }
 
@@ -62,13 +63,14 @@ export function registerModels(program: Command): void {
     .description('Remove old model versions: their manifest entries, files, embeddings and predictions. Keeps the current model of each role, the --keep most recent others, and the encoders of kept classifiers.')
     .option('--keep <n>', 'previous versions kept per role (rollback targets for `models use`)', parseNumber('--keep', 'whole>=0'), 1)
     .option('--dry-run', 'print what would be removed and change nothing')
+    .option('--orphans', 'also delete the rows of model versions no manifest entry lists (after a prune failed part-way); not for a database shared by several MODELS_DIRs')
     .option('--json', 'print the summary as one JSON object')
-    .action(async (opts: OutputOptions & { keep: number; dryRun?: boolean }) => {
+    .action(async (opts: OutputOptions & { keep: number; dryRun?: boolean; orphans?: boolean }) => {
       const config = loadConfig();
       await migrate(config);
       const db = createDb(config, { applicationName: 'models-prune' });
       try {
-        const result = await pruneModels({ db, config, log: createLogger(config, 'models-prune') }, { keep: opts.keep, dryRun: opts.dryRun === true });
+        const result = await pruneModels({ db, config, log: createLogger(config, 'models-prune') }, { keep: opts.keep, dryRun: opts.dryRun === true, orphans: opts.orphans === true });
         printSummary(opts, formatPrune(result), { ...result });
       } finally {
         await db.close();

@@ -66,8 +66,12 @@ export function registerQueues(program: Command): void {
       const db = createDb(config, { applicationName: 'requeue-lost' });
       const redis = await connectRedis(config, 'producer');
       const producer = new ListingFlowProducer(redis, config);
+      const admin = new QueueAdmin(redis, config);
       try {
-        const r = await requeueLostListings({ db, producer }, { olderThanMs: opts.olderThan * 60_000, dryRun: opts.dryRun === true });
+        const r = await requeueLostListings(
+          { db, producer, admin },
+          { olderThanMs: opts.olderThan * 60_000, maxQueuedJobs: config.BACKFILL_MAX_QUEUED_JOBS, dryRun: opts.dryRun === true },
+        );
         const verb = opts.dryRun ? 'would be enqueued again (--dry-run: nothing changed)' : 'enqueued again';
         printSummary(
           opts,
@@ -77,6 +81,7 @@ export function registerQueues(program: Command): void {
         );
       } finally {
         await producer.close();
+        await admin.close();
         redis.disconnect();
         await db.close();
       }
