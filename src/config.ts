@@ -39,9 +39,11 @@ const schema = z.object({
     .default('public'),
   DB_POOL_MAX: int(1, 200).default(10),
   /**
-   * Longest a single statement may run before Postgres cancels it (0: no limit). Every repository
-   * statement works on a page of rows and takes milliseconds; the limit turns a runaway query or a lock
-   * wait into an error the job retries, instead of a worker slot and a connection held for good.
+   * Longest a single statement may run before Postgres cancels it (0: no limit). The pools' statements
+   * are indexed lookups and page-sized writes that take milliseconds, and the bulk reads and deletes go
+   * in pages; a few operator reads (status counts, `classify`'s list of listings to predict) scan a
+   * table and take seconds at a million listings. The limit turns a runaway query or a lock wait into an
+   * error the job retries, instead of a worker slot and a connection held for good.
    * Migrations run without it (an index build on a big table, waiting for another migrator).
    */
   DB_STATEMENT_TIMEOUT_MS: int(0, 86_400_000).default(60_000),
