@@ -13,6 +13,7 @@ import * as runs from '../src/db/runs-repo.js';
 import * as embeddings from '../src/db/embeddings-repo.js';
 import * as predictions from '../src/db/predictions-repo.js';
 import { storeListingsAndRevisions } from '../src/db/submit-repo.js';
+import { countWithoutPrediction, listingsWithoutPrediction } from '../src/db/model-inputs-repo.js';
 import { LATEST_PREDICTION_VERSION_SQL } from '../src/db/search-repo.js';
 import { checkMigrationFileNames, defaultMigrationsDir, migrate } from '../src/db/migrate.js';
 import { createTestSchema, type TestSchema } from './support/db.js';
@@ -441,12 +442,17 @@ describe('repositories', () => {
       { imageId: 'a-0', position: 0, vector: v(3) }, { imageId: 'a-1', position: 1, vector: Float32Array.from([4, 5, 6, 7]) }] }]);
 
     await listings.markProcessedMany(t.db, [{ id: 'a', contentHash: 'h1' }, { id: 'b', contentHash: 'h1' }]);
-    expect(await listings.listProcessedWithoutPrediction(t.db, 'clf@1')).toEqual(['a', 'b']);
+    const todo = async () => (await listingsWithoutPrediction(t.db, 'clf@1', { afterId: '', limit: 10 })).map((l) => l.id);
+    expect(await todo()).toEqual(['a', 'b']);
+    expect(await listingsWithoutPrediction(t.db, 'clf@1', { afterId: 'a', limit: 10 })).toEqual([{ id: 'b', contentHash: 'h1' }]);
     const probs = Array.from({ length: 13 }, (_, i) => (i === 4 ? 0.88 : 0.01));
     const pred = { listingId: 'a', modelVersion: 'clf@1', category: 'Home & Garden', categoryCode: 4, probabilities: probs, modality: 'combined' as const, embedding: v(9) };
     await predictions.upsertPredictions(t.db, [pred]);
     await predictions.upsertPredictions(t.db, [pred]);
-    expect(await listings.listProcessedWithoutPrediction(t.db, 'clf@1')).toEqual(['b']);
+    expect(await todo()).toEqual(['b']);
+    expect(await countWithoutPrediction(t.db, 'clf@1', 'b', new Date(Date.now() + 60_000))).toBe(1);
+    expect(await countWithoutPrediction(t.db, 'clf@1', 'a', new Date(Date.now() + 60_000))).toBe(0);
+    expect(await countWithoutPrediction(t.db, 'clf@1', 'b', new Date(0))).toBe(0); // processed after that time
     const got = (await predictions.getPredictions(t.db, 'clf@1', ['a', 'b'])).get('a');
     expect(got).toMatchObject({ ...pred, probabilities: Float32Array.from(probs), embedding: v(9) });
     expect(await predictions.getLatestPrediction(t.db, 'a')).toEqual(got);

@@ -242,22 +242,3 @@ export async function countByStatus(db: Queryable): Promise<Record<ListingStatus
   );
   return countsByKey(LISTING_STATUSES, rows);
 }
-
-/**
- * Ids of processed listings with no prediction from modelVersion, in id order; page with afterId
- * (the last id of the previous page).
- */
-export async function listProcessedWithoutPrediction(
-  db: Queryable,
-  modelVersion: string,
-  page: { afterId?: string; limit?: number } = {},
-): Promise<string[]> {
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT l.id FROM listings l
-     WHERE l.status = 'processed' AND l.id > $2
-       AND NOT EXISTS (SELECT 1 FROM predictions p WHERE p.listing_id = l.id AND p.model_version = $1)
-     ORDER BY l.id LIMIT $3`,
-    [modelVersion, page.afterId ?? '', page.limit ?? 10_000],
-  );
-  return rows.map((r) => r.id);
-}

@@ -45,15 +45,34 @@ export async function* cleanedPhotos(db: Queryable, pageSize = 1000): AsyncGener
 }
 
 /** Processed listings lacking a prediction of this model version (for `classify`). */
-export async function listingsWithoutPrediction(db: Queryable, modelVersion: string): Promise<{ id: string; contentHash: string }[]> {
+/**
+ * Processed listings with no prediction from modelVersion, in id order, one page after `afterId` (the
+ * last id of the previous page).
+ */
+export async function listingsWithoutPrediction(
+  db: Queryable,
+  modelVersion: string,
+  page: { afterId: string; limit: number },
+): Promise<{ id: string; contentHash: string }[]> {
   const { rows } = await db.query<{ id: string; content_hash: string }>(
     `SELECT l.id, l.content_hash FROM listings l
-     WHERE l.status = 'processed'
+     WHERE l.status = 'processed' AND l.id > $2
        AND NOT EXISTS (SELECT 1 FROM predictions p WHERE p.listing_id = l.id AND p.model_version = $1)
-     ORDER BY l.id`,
-    [modelVersion],
+     ORDER BY l.id LIMIT $3`,
+    [modelVersion, page.afterId, page.limit],
   );
   return rows.map((r) => ({ id: r.id, contentHash: r.content_hash }));
+}
+
+/** How many listings processed before `processedBefore`, with ids up to `maxId`, have no prediction from modelVersion. */
+export async function countWithoutPrediction(db: Queryable, modelVersion: string, maxId: string, processedBefore: Date): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM listings l
+     WHERE l.status = 'processed' AND l.id <= $2 AND l.processed_at < $3
+       AND NOT EXISTS (SELECT 1 FROM predictions p WHERE p.listing_id = l.id AND p.model_version = $1)`,
+    [modelVersion, maxId, processedBefore],
+  );
+  return rows[0]?.n ?? 0;
 }
 
 export async function countPredictions(db: Queryable, modelVersion: string): Promise<number> {
@@ -61,11 +80,9 @@ export async function countPredictions(db: Queryable, modelVersion: string): Pro
   return rows[0]?.n ?? 0;
 }
 
-/** How many of these listings have a prediction of the version (new listings the live pool classifies meanwhile do not count). */
-export async function countPredictedAmong(db: Queryable, modelVersion: string, listingIds: string[]): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM predictions WHERE model_version = $1 AND listing_id = ANY($2::text[])',
-    [modelVersion, listingIds],
-  );
-  return rows[0]?.n ?? 0;
+
+/** The database's clock, for comparisons with timestamps it wrote (the app host's clock may be off). */
+export async function databaseNow(db: Queryable): Promise<Date> {
+  const { rows } = await db.query<{ now: Date }>('SELECT now() AS now');
+  return rows[0]!.now;
 }

@@ -1,12 +1,15 @@
 // `classify`: after a new classifier becomes current, run the infer stage (on the pools) for every
-// processed listing that has no prediction of that version yet, and wait until they are stored.
+// processed listing that has no prediction of that version yet, and wait until they are stored. The
+// listings are read and enqueued in pages under the queue mark, so a big catalogue needs neither its
+// whole id list in memory nor its whole job list in Redis.
 import type { Config } from '../config.js';
-import { countPredictedAmong, countPredictions, listingsWithoutPrediction } from '../db/model-inputs-repo.js';
+import { countPredictions, countWithoutPrediction, databaseNow, listingsWithoutPrediction } from '../db/model-inputs-repo.js';
 import type { Db } from '../db/pool.js';
 import { currentEntry, readManifest } from '../models/load.js';
 import { enqueueInferOnly } from '../queues/flows.js';
 import type { QueueAdmin } from '../queues/queue-admin.js';
 import { noWorkerWatch } from '../queues/no-worker-warning.js';
+import { batchJobsLimit, waitForRoom } from '../queues/queue-room.js';
 import type { Redis } from '../queues/connection.js';
 
 export interface ClassifyResult {
@@ -17,35 +20,59 @@ export interface ClassifyResult {
   incomplete?: string;
 }
 
+/** Listings per page of the list to predict, and per batch of infer jobs. */
+const PAGE = 1000;
+
 export async function classifyStored(
   deps: { db: Db; redis: Redis; admin: QueueAdmin; config: Config },
-  opts: { wait: boolean; onProgress?: (done: number, total: number) => void; warn?: (message: string) => void },
+  opts: { wait: boolean; onProgress?: (done: number, total: number) => void; warn?: (message: string) => void; pollMs?: number },
 ): Promise<ClassifyResult> {
   const t0 = Date.now();
   const entry = currentEntry(await readManifest(deps.config), 'classifier');
   if (!entry) throw new Error('No classifier is registered; run `npm run cli -- train` first.');
-  const todo = await listingsWithoutPrediction(deps.db, entry.version);
-  const ids = todo.map((t) => t.id);
-  await enqueueInferOnly(deps.redis, deps.config, todo.map((t) => ({ listingId: t.id, listingHash: t.contentHash })), entry.version, null);
+  const version = entry.version;
+  const pollMs = opts.pollMs ?? 500;
+  const watch = noWorkerWatch(deps.admin, opts.warn ?? (() => {}));
+  // Progress counts the listings enqueued here: those processed before this command started, up to the
+  // last enqueued id, that still lack a prediction are what is left. (Listings processed meanwhile are
+  // the live infer pool's: one it processed with the previous classifier, before reloading the manifest,
+  // must not keep this command waiting; the next `classify` predicts it.)
+  const started = await databaseNow(deps.db);
+  let enqueued = 0;
+  let lastId = '';
+  const remaining = async () => (lastId === '' ? 0 : countWithoutPrediction(deps.db, version, lastId, started));
+  const report = async () => opts.onProgress?.(Math.max(0, enqueued - (await remaining())), enqueued);
+  // In pages, each waiting for room under BACKFILL_MAX_QUEUED_JOBS: a new classifier over a big
+  // catalogue would otherwise put one job per listing in Redis at once.
+  const pageSize = Math.min(PAGE, batchJobsLimit(deps.config.BACKFILL_MAX_QUEUED_JOBS));
+  for (;;) {
+    const page = await listingsWithoutPrediction(deps.db, version, { afterId: lastId, limit: pageSize });
+    if (page.length === 0) break;
+    await waitForRoom(deps.admin, page.length, {
+      maxQueuedJobs: deps.config.BACKFILL_MAX_QUEUED_JOBS,
+      pollMs,
+      watch,
+      onWait: () => void report().catch(() => undefined),
+    });
+    await enqueueInferOnly(deps.redis, deps.config, page.map((t) => ({ listingId: t.id, listingHash: t.contentHash })), version, null);
+    enqueued += page.length;
+    lastId = page[page.length - 1]!.id;
+  }
   let incomplete: string | undefined;
   if (opts.wait) {
-    // Progress counts the listings enqueued here only: the live infer pool may classify new listings meanwhile.
-    let done = 0;
     let idle = 0;
-    const watch = noWorkerWatch(deps.admin, opts.warn ?? (() => {}));
-    while (done < todo.length) {
-      opts.onProgress?.(done, todo.length);
-      await new Promise((r) => setTimeout(r, 500));
-      done = await countPredictedAmong(deps.db, entry.version, ids);
-      await watch(done);
+    for (let left = await remaining(); left > 0; left = await remaining()) {
+      opts.onProgress?.(Math.max(0, enqueued - left), enqueued);
+      await new Promise((r) => setTimeout(r, pollMs));
+      await watch(-left);
       idle = (await deps.admin.outstanding()) === 0 ? idle + 1 : 0;
       if (idle >= 20) {
-        incomplete = `${todo.length - done} listing(s) got no prediction and no job is left; check the infer pool's log (does it run classifier ${entry.version}?).`;
+        incomplete = `${await remaining()} listing(s) got no prediction and no job is left; check the infer pool's log (does it run classifier ${version}?).`;
         break;
       }
     }
-    opts.onProgress?.(done, todo.length);
+    opts.onProgress?.(Math.max(0, enqueued - (await remaining())), enqueued);
   }
-  const predictions = await countPredictions(deps.db, entry.version);
-  return { modelVersion: entry.version, enqueued: todo.length, predictions, seconds: (Date.now() - t0) / 1000, ...(incomplete ? { incomplete } : {}) };
+  const predictions = await countPredictions(deps.db, version);
+  return { modelVersion: version, enqueued, predictions, seconds: (Date.now() - t0) / 1000, ...(incomplete ? { incomplete } : {}) };
 }
