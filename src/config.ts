@@ -151,9 +151,10 @@ const schema = z.object({
   SEARCH_ANN_EF: int(1, 4096).default(64),
 
   /**
-   * Unfinished jobs in the pool queues above which a backfill waits before enqueuing its next chunk of
-   * 1,000 listings (0: enqueue the whole catalogue at once). Bounds the Redis memory a big catalogue
-   * takes (about 1-2 KB per job); the sample's 6,097 listings are about 23,000 jobs.
+   * Unfinished jobs in the pool queues that a backfill's next chunk (1,000 listings, at most half this
+   * many jobs) must fit under before it is enqueued; `classify` and `requeue-lost` page the same way
+   * (0: enqueue everything at once). Bounds the Redis memory a big catalogue takes (about 1.4 KB per
+   * queued job measured by `npm run bench:backpressure`); the sample's 6,097 listings are about 23,000 jobs.
    */
   BACKFILL_MAX_QUEUED_JOBS: int(0).default(50_000),
   /** Cron pattern (5 or 6 fields) of the nightly catalogue backfill; "off" installs no schedule. */
