@@ -153,7 +153,7 @@ const schema = z.object({
   /**
    * Unfinished jobs in the pool queues that a backfill's next chunk (1,000 listings, at most half this
    * many jobs) must fit under before it is enqueued; `classify` and `requeue-lost` page the same way
-   * (0: enqueue everything at once). Bounds the Redis memory a big catalogue takes (about 1.4 KB per
+   * (0: enqueue everything at once). Bounds the Redis memory a big catalogue takes (about 1.3 KB per
    * queued job measured by `npm run bench:backpressure`); the sample's 6,097 listings are about 23,000 jobs.
    */
   BACKFILL_MAX_QUEUED_JOBS: int(0).default(50_000),
