@@ -1,9 +1,10 @@
 // The metrics wiring against real Postgres and Redis: Postgres writes are timed per operation through
 // the instrumented Db, pool usage is reported, queue depth comes from BullMQ, and the run-progress
-// gauges read the latest run of each kind.
+// gauges read the latest run of each kind, and the count of listings pending for too long.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { markProcessed, upsertListings } from '../src/db/listings-repo.js';
 import { finishRun, startRun } from '../src/db/runs-repo.js';
 import { queueStatsFrom } from '../src/metrics/collectors.js';
 import { instrumentDb } from '../src/metrics/db-timing.js';
@@ -53,6 +54,20 @@ describe('metrics wiring on real Postgres and Redis', () => {
     expect(during).toContain('listing_pipeline_run_running{kind="nightly",process="ops-test"} 0');
     await finishRun(db, run.id, {});
     expect(await scrape(server.port)).toContain('listing_pipeline_run_running{kind="backfill",process="ops-test"} 0');
+  });
+
+  it('counts listings pending for over 15 minutes, by the database clock', async () => {
+    metrics.sources.runs = t.db;
+    const listing = (id: string) => ({
+      id, nameRaw: id, name: id, descriptionRaw: id, modelText: id, price: 1, priceRaw: '£1', location: 'Leeds',
+      categoryPath: null, label: null, createTime: null, imageCount: 0, contentHash: 'h', source: 'webhook',
+    });
+    await upsertListings(t.db, [listing('old-1'), listing('old-2'), listing('new-1')], null);
+    expect(await scrape(server.port)).toContain('listing_pipeline_listings_pending_stale{process="ops-test"} 0');
+    await t.db.query("UPDATE listings SET updated_at = now() - interval '20 minutes' WHERE id LIKE 'old-%'");
+    expect(await scrape(server.port)).toContain('listing_pipeline_listings_pending_stale{process="ops-test"} 2');
+    await markProcessed(t.db, 'old-1', 'h');
+    expect(await scrape(server.port)).toContain('listing_pipeline_listings_pending_stale{process="ops-test"} 1');
   });
 
   it('reports queue depth per state and the paused flag from BullMQ', async () => {

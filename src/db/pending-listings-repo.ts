@@ -4,6 +4,18 @@
 // would otherwise stay pending for good.
 import type { Queryable } from './pool.js';
 
+/** A listing pending this long after it was stored, with no flow in Redis, has lost its flow. */
+export const STALE_PENDING_MS = 15 * 60_000;
+
+/** Listings pending for longer than `olderThanMs` by the database's clock (a backlog, or lost flows). */
+export async function countStalePending(db: Queryable, olderThanMs: number): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM listings WHERE status = 'pending' AND updated_at < now() - $1 * interval '1 millisecond'`,
+    [olderThanMs],
+  );
+  return rows[0]?.n ?? 0;
+}
+
 export interface PendingListing {
   id: string;
   contentHash: string;

@@ -1,10 +1,11 @@
 // Gauges read at scrape time rather than updated by events: queue depth from BullMQ, Postgres pool
-// usage, which execution provider each model session runs on, and the progress of the latest run of
-// each kind. A process attaches only the sources it has; a gauge with no source exports nothing.
+// usage, which execution provider each model session runs on, the progress of the latest run of each
+// kind, and listings pending for too long. A process attaches only the sources it has; a gauge with no source exports nothing.
 // A failing source (Redis or Postgres briefly away) must not fail the whole scrape, so its error is
 // counted and its gauges are left out of that scrape rather than reported with stale values.
 import client from 'prom-client';
 import type { Queryable } from '../db/pool.js';
+import { countStalePending, STALE_PENDING_MS } from '../db/pending-listings-repo.js';
 import { runProgress } from '../db/run-progress-repo.js';
 import { latestRun } from '../db/runs-repo.js';
 // providers.ts has no imports of its own: metrics stay loadable without onnxruntime.
@@ -163,6 +164,18 @@ export function defineCollectedMetrics(registry: client.Registry, prefix: string
       }
     },
   });
+  const pendingStale = new client.Gauge({
+    name: `${prefix}listings_pending_stale`,
+    help: 'Listings pending for over 15 minutes: a backlog, or, while the queues are empty, flows Redis lost (`queues requeue-lost`).',
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const db = sources.runs;
+      if (!db) return;
+      const n = await guarded('runs', () => countStalePending(db, STALE_PENDING_MS));
+      if (n !== null) this.set(n);
+    },
+  });
   const runRunning = new client.Gauge({
     name: `${prefix}run_running`,
     help: '1 while the latest run of this kind is still running.',
@@ -186,6 +199,7 @@ export function defineCollectedMetrics(registry: client.Registry, prefix: string
     runListings,
     runImages,
     runRunning,
+    pendingStale,
   };
 }
 

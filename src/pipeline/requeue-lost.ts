@@ -5,7 +5,7 @@
 // is not in Redis (or finished without settling them) and enqueues it again, with the same job ids, so
 // a flow that is merely slow is never doubled.
 import type { Db } from '../db/pool.js';
-import { pendingListingsSince, stillPending } from '../db/pending-listings-repo.js';
+import { pendingListingsSince, STALE_PENDING_MS, stillPending } from '../db/pending-listings-repo.js';
 import type { ListingFlowProducer, ListingWork } from '../queues/flows.js';
 import type { QueueAdmin } from '../queues/queue-admin.js';
 import { batchesUnder, batchJobsLimit, waitForRoom } from '../queues/queue-room.js';
@@ -13,7 +13,7 @@ import { batchesUnder, batchJobsLimit, waitForRoom } from '../queues/queue-room.
 const PAGE = 500;
 
 /** A listing pending this long after it was stored, with no flow in Redis, has lost its flow. */
-export const LOST_FLOW_AFTER_MS = 15 * 60_000;
+export const LOST_FLOW_AFTER_MS = STALE_PENDING_MS;
 
 export interface RequeueLostResult {
   /** Listings pending for longer than the threshold. */
