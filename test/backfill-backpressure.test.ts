@@ -58,7 +58,8 @@ describe('chunked submit with a queue high-water mark', () => {
       source: 'backfill',
       runId: null,
       maxQueuedJobs: 8,
-      chunkListings: 2,
+      // Three listings (9 jobs) would pass the mark alone: the half-mark cap makes the chunks smaller.
+      chunkListings: 3,
       pollMs: 20,
       onWait: (sofar) => waits.push({ ...sofar, enqueued: [...sofar.enqueued] }),
     });

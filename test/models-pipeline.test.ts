@@ -49,7 +49,7 @@ describe('offline models through the pipeline', () => {
     expect((await fetch(`${api.url}/readyz`)).status).toBe(503);
     const train = await t.cli<{ version: string; validation: { accuracy: number } }>(['train', '--no-holdout', '--epochs', '15']);
     // Under a queue mark of 10 jobs: pages of 5 listings, each waiting for room (paging must lose none).
-    const classify = await t.cli<{ modelVersion: string; enqueued: number; incomplete?: string }>(['classify'], { BACKFILL_MAX_QUEUED_JOBS: '10' });
+    const classify = await t.cli<{ modelVersion: string; enqueued: number; predictions: number; incomplete?: string }>(['classify'], { BACKFILL_MAX_QUEUED_JOBS: '10' });
     expect(classify.modelVersion).toBe(train.version);
     expect(classify.incomplete).toBeUndefined();
     let ready: { checks?: { models?: { classifier?: string } } } = {};
@@ -71,6 +71,7 @@ describe('offline models through the pipeline', () => {
     );
     expect(rows.length).toBeGreaterThan(90);
     expect(classify.enqueued).toBe(rows.length);
+    expect(classify.predictions).toBe(rows.length); // counted when classify returned: it waited for all
     for (const r of rows) {
       expect(r.probabilities?.length).toBe(13);
       expect([...r.probabilities].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertImageEmbeddings, upsertTextEmbeddings } from '../src/db/embeddings-repo.js';
 import { upsertImages } from '../src/db/images-repo.js';
+import { deleteModelVersionRows } from '../src/db/model-rows-repo.js';
 import { markFailed, markProcessedMany, upsertListings } from '../src/db/listings-repo.js';
 import { upsertPredictions } from '../src/db/predictions-repo.js';
 import type { Manifest, ManifestEntry, ModelRole } from '../src/models/manifest-types.js';
@@ -108,6 +109,16 @@ describe('models prune', () => {
     expect(await rowsByVersion()).toEqual(['clf@3:2', 'image@3#oof:2', 'image@3:2', 'text@3#oof:2', 'text@3:2'].sort());
     expect((await t.cli<PruneJson>(['models', 'prune', '--keep', '0'])).removed).toEqual([]);
   }, 60_000);
+
+  it('deletes across pages of listings and photos (a page of one here)', async () => {
+    for (const v of ['paged@1', 'paged@1#oof']) {
+      await upsertTextEmbeddings(t.db, v, [{ listingId: 'A', vector: [1] }, { listingId: 'B', vector: [2] }, { listingId: 'C', vector: [3] }]);
+      await upsertImageEmbeddings(t.db, v, [{ imageId: 'A-0', vector: [1] }, { imageId: 'B-0', vector: [2] }]);
+    }
+    const before = await rowsByVersion();
+    expect(await deleteModelVersionRows(t.db, ['paged@1'], '#oof', 1)).toEqual({ textEmbeddings: 6, imageEmbeddings: 4, predictions: 0 });
+    expect(await rowsByVersion()).toEqual(before.filter((r) => !r.startsWith('paged@1')));
+  });
 
   it('deletes the rows of versions no manifest entry lists only with --orphans', async () => {
     const before = await rowsByVersion();

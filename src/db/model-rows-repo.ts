@@ -14,16 +14,16 @@ const TABLES = {
   predictions: { parent: 'listings', key: 'listing_id' },
 } as const;
 
-async function deleteByParentPages(db: Queryable, table: keyof typeof TABLES, versions: readonly string[]): Promise<number> {
+async function deleteByParentPages(db: Queryable, table: keyof typeof TABLES, versions: readonly string[], pageSize: number): Promise<number> {
   const { parent, key } = TABLES[table];
   let total = 0;
   let afterId = '';
   for (;;) {
     const { rows } = await db.query<{ last: string | null; deleted: number }>(
-      `WITH page AS (SELECT id FROM ${parent} WHERE id > $2 ORDER BY id LIMIT ${PAGE}),
+      `WITH page AS (SELECT id FROM ${parent} WHERE id > $2 ORDER BY id LIMIT $3),
             gone AS (DELETE FROM ${table} t USING page WHERE t.${key} = page.id AND t.model_version = ANY($1::text[]) RETURNING 1)
        SELECT (SELECT max(id) FROM page) AS last, (SELECT count(*)::int FROM gone) AS deleted`,
-      [versions, afterId],
+      [versions, afterId, pageSize],
     );
     const r = rows[0];
     total += r?.deleted ?? 0;
@@ -39,13 +39,13 @@ export interface DeletedModelRows {
 }
 
 /** Deletes every row of these model versions (and of their out-of-fold "#oof" embedding versions). */
-export async function deleteModelVersionRows(db: Queryable, versions: readonly string[], oofSuffix: string): Promise<DeletedModelRows> {
+export async function deleteModelVersionRows(db: Queryable, versions: readonly string[], oofSuffix: string, pageSize = PAGE): Promise<DeletedModelRows> {
   if (versions.length === 0) return { textEmbeddings: 0, imageEmbeddings: 0, predictions: 0 };
   const withOof = [...versions, ...versions.map((v) => v + oofSuffix)];
   return {
-    textEmbeddings: await deleteByParentPages(db, 'text_embeddings', withOof),
-    imageEmbeddings: await deleteByParentPages(db, 'image_embeddings', withOof),
-    predictions: await deleteByParentPages(db, 'predictions', versions),
+    textEmbeddings: await deleteByParentPages(db, 'text_embeddings', withOof, pageSize),
+    imageEmbeddings: await deleteByParentPages(db, 'image_embeddings', withOof, pageSize),
+    predictions: await deleteByParentPages(db, 'predictions', versions, pageSize),
   };
 }
 

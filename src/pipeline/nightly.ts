@@ -91,7 +91,7 @@ export async function runNightly(deps: NightlyDeps, data: NightlyPayload): Promi
       let requeuedLost = 0;
       try {
         const lost = await requeueLostListings(
-          { db, producer: deps.producer, admin: deps.admin },
+          { db, producer: deps.producer, admin: deps.admin, warn: (message) => log.warn(message) },
           { olderThanMs: LOST_FLOW_AFTER_MS, maxQueuedJobs: config.BACKFILL_MAX_QUEUED_JOBS, pollMs: deps.pollMs },
         );
         requeuedLost = lost.requeued.length;

@@ -8,6 +8,7 @@ import type { Db } from '../db/pool.js';
 import { pendingListingsSince, STALE_PENDING_MS, stillPending } from '../db/pending-listings-repo.js';
 import type { ListingFlowProducer, ListingWork } from '../queues/flows.js';
 import type { QueueAdmin } from '../queues/queue-admin.js';
+import { noWorkerWatch } from '../queues/no-worker-warning.js';
 import { batchesUnder, batchJobsLimit, waitForRoom } from '../queues/queue-room.js';
 
 const PAGE = 500;
@@ -27,7 +28,9 @@ export interface RequeueLostResult {
 export interface RequeueLostDeps {
   db: Db;
   producer: ListingFlowProducer;
-  admin: Pick<QueueAdmin, 'outstanding'>;
+  admin: Pick<QueueAdmin, 'outstanding' | 'queuesWithoutWorkers'>;
+  /** Said once when waiting for room makes no progress because no worker drains the queues. */
+  warn?: (message: string) => void;
 }
 
 export async function requeueLostListings(
@@ -37,13 +40,14 @@ export async function requeueLostListings(
   const before = new Date((opts.now ?? Date.now()) - opts.olderThanMs);
   const result: RequeueLostResult = { pending: 0, inFlight: 0, requeued: [] };
   const maxJobs = batchJobsLimit(opts.maxQueuedJobs);
+  const watch = noWorkerWatch(deps.admin, deps.warn ?? (() => {}));
+  const jobsOf = (w: ListingWork) => w.images.length + 2;
   let afterId = '';
   for (;;) {
     const page = await pendingListingsSince(deps.db, { before, afterId, limit: PAGE });
     if (page.length === 0) return result;
     afterId = page[page.length - 1]!.id;
-    result.pending += page.length;
-    const works = new Map<string, ListingWork>(page.map((l) => [l.id, {
+    const works: ListingWork[] = page.map((l) => ({
       listingId: l.id,
       listingHash: l.contentHash,
       revision: l.revision,
@@ -51,24 +55,25 @@ export async function requeueLostListings(
       images: l.photos,
       runId: l.lastRunId,
       receivedAt: Date.now(),
-    }]));
-    const candidates: ListingWork[] = [];
-    for (const w of works.values()) {
-      if (await deps.producer.inFlight(w)) result.inFlight += 1;
-      else candidates.push(w);
-    }
-    // Read again after Redis: a flow that completed between the page read and the Redis check has
-    // settled its listing by then (the infer stage writes the status before its job completes).
-    const still = await stillPending(deps.db, candidates.map((w) => ({ id: w.listingId, contentHash: w.listingHash, revision: w.revision ?? 0 })));
-    const lost = candidates.filter((w) => still.has(w.listingId));
-    result.pending -= candidates.length - lost.length;
-    result.requeued.push(...lost.map((w) => w.listingId));
-    if (opts.dryRun) continue;
-    // In batches that fit under the backfill's queue mark, as the backfill's chunks do.
-    const jobsOf = (w: ListingWork) => w.images.length + 2;
-    for (const batch of batchesUnder(lost, PAGE, maxJobs, jobsOf)) {
-      await waitForRoom(deps.admin, batch.reduce((n, w) => n + jobsOf(w), 0), { maxQueuedJobs: opts.maxQueuedJobs, pollMs: opts.pollMs });
-      await deps.producer.enqueue(batch);
+    }));
+    // In batches that fit under the backfill's queue mark, as the backfill's chunks do. Each batch is
+    // checked only once it has room: waiting can take minutes, in which a listing may be settled.
+    for (const batch of batchesUnder(works, PAGE, maxJobs, jobsOf)) {
+      if (!opts.dryRun) {
+        await waitForRoom(deps.admin, batch.reduce((n, w) => n + jobsOf(w), 0), { maxQueuedJobs: opts.maxQueuedJobs, pollMs: opts.pollMs, watch });
+      }
+      const candidates: ListingWork[] = [];
+      for (const w of batch) {
+        if (await deps.producer.inFlight(w)) result.inFlight += 1;
+        else candidates.push(w);
+      }
+      // Read again after Redis: a flow that completed between the page read and the Redis check has
+      // settled its listing by then (the infer stage writes the status before its job completes).
+      const still = await stillPending(deps.db, candidates.map((w) => ({ id: w.listingId, contentHash: w.listingHash, revision: w.revision ?? 0 })));
+      const lost = candidates.filter((w) => still.has(w.listingId));
+      result.pending += batch.length - (candidates.length - lost.length);
+      result.requeued.push(...lost.map((w) => w.listingId));
+      if (!opts.dryRun && lost.length > 0) await deps.producer.enqueue(lost);
     }
   }
 }

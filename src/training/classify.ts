@@ -41,7 +41,17 @@ export async function classifyStored(
   let enqueued = 0;
   let lastId = '';
   const remaining = async () => (lastId === '' ? 0 : countWithoutPrediction(deps.db, version, lastId, started));
-  const report = async () => opts.onProgress?.(Math.max(0, enqueued - (await remaining())), enqueued);
+  // One progress read at a time: at a million listings the count takes longer than a poll.
+  let reading = false;
+  const report = async () => {
+    if (!opts.onProgress || reading) return;
+    reading = true;
+    try {
+      opts.onProgress(Math.max(0, enqueued - (await remaining())), enqueued);
+    } finally {
+      reading = false;
+    }
+  };
   // In pages, each waiting for room under BACKFILL_MAX_QUEUED_JOBS: a new classifier over a big
   // catalogue would otherwise put one job per listing in Redis at once.
   const pageSize = Math.min(PAGE, batchJobsLimit(deps.config.BACKFILL_MAX_QUEUED_JOBS));

@@ -1,6 +1,6 @@
 // `models prune`: drop old model versions with everything they own. The manifest entries go first,
 // under the manifest lock and only if none became current meanwhile: from then on `models use` cannot
-// pick them, so their rows and files can go without a race. If deleting rows fails part-way, the
+// pick them, so their files and rows can go without a race. If deleting rows fails part-way, the
 // versions are no longer in the manifest; `models prune --orphans` finds their rows and finishes.
 import type { Config } from '../config.js';
 import { deleteModelVersionRows, listingsPredictedOnlyBy, modelVersionsWithRows, type DeletedModelRows } from '../db/model-rows-repo.js';
@@ -70,18 +70,20 @@ export async function pruneModels(deps: { db: Db; config: Config; log: Logger },
   }
   const versions = p.remove.map((m) => m.version);
   const remaining = versions.length > 0 ? await removeFromManifest(config.MODELS_DIR, versions) : manifest;
+  // Files right away: once out of the manifest nothing can load these versions, and no later command
+  // would find their files again.
+  const files = remaining ? await deleteModelFiles(config.MODELS_DIR, p.remove, remaining) : [];
   let rows: DeletedModelRows;
+  const all = [...versions, ...orphanVersions];
   try {
-    rows = await deleteModelVersionRows(db, [...versions, ...orphanVersions], OOF_SUFFIX);
+    rows = await deleteModelVersionRows(db, all, OOF_SUFFIX);
   } catch (err) {
     throw new Error(
-      `${versions.join(', ')} ${versions.length === 1 ? 'is' : 'are'} out of the manifest, but deleting their rows failed ` +
+      `${all.join(', ')} ${all.length === 1 ? 'is' : 'are'} out of the manifest (files deleted), but deleting their rows failed ` +
         `(${(err as Error).message}); run \`npm run cli -- models prune --orphans\` to finish.`,
       { cause: err },
     );
   }
-  log.info({ versions, orphanVersions, rows }, 'deleted the rows of pruned model versions');
-  const files = remaining ? await deleteModelFiles(config.MODELS_DIR, p.remove, remaining) : [];
-  log.info({ versions, files }, 'pruned model versions');
+  log.info({ versions, orphanVersions, rows, files }, 'pruned model versions');
   return { dryRun: false, removed, orphanVersions, kept: p.keep, rows, files };
 }

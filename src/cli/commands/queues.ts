@@ -69,7 +69,7 @@ export function registerQueues(program: Command): void {
       const admin = new QueueAdmin(redis, config);
       try {
         const r = await requeueLostListings(
-          { db, producer, admin },
+          { db, producer, admin, warn: (message) => process.stderr.write(`${message}\n`) },
           { olderThanMs: opts.olderThan * 60_000, maxQueuedJobs: config.BACKFILL_MAX_QUEUED_JOBS, dryRun: opts.dryRun === true },
         );
         const verb = opts.dryRun ? 'would be enqueued again (--dry-run: nothing changed)' : 'enqueued again';
