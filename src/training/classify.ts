@@ -23,9 +23,12 @@ export interface ClassifyResult {
 /** Listings per page of the list to predict, and per batch of infer jobs. */
 const PAGE = 1000;
 
+/** How long `classify --wait` waits without one more listing predicted before it gives up as incomplete. */
+export const CLASSIFY_STALL_MS = 10 * 60_000;
+
 export async function classifyStored(
   deps: { db: Db; redis: Redis; admin: QueueAdmin; config: Config },
-  opts: { wait: boolean; onProgress?: (done: number, total: number) => void; warn?: (message: string) => void; pollMs?: number },
+  opts: { wait: boolean; onProgress?: (done: number, total: number) => void; warn?: (message: string) => void; pollMs?: number; stallMs?: number },
 ): Promise<ClassifyResult> {
   const t0 = Date.now();
   const entry = currentEntry(await readManifest(deps.config), 'classifier');
@@ -71,13 +74,23 @@ export async function classifyStored(
   let incomplete: string | undefined;
   if (opts.wait) {
     let idle = 0;
+    let lastLeft = -1;
+    let stuckSince = Date.now();
     for (let left = await remaining(); left > 0; left = await remaining()) {
       opts.onProgress?.(Math.max(0, enqueued - left), enqueued);
       await new Promise((r) => setTimeout(r, pollMs));
       await watch(-left);
+      if (left !== lastLeft) stuckSince = Date.now();
+      lastLeft = left;
       idle = (await deps.admin.outstanding()) === 0 ? idle + 1 : 0;
       if (idle >= 20) {
         incomplete = `${await remaining()} listing(s) got no prediction and no job is left; check the infer pool's log (does it run classifier ${version}?).`;
+        break;
+      }
+      // Under steady traffic from other producers the queues are never empty: a job that failed for
+      // good would otherwise keep this command waiting forever.
+      if (Date.now() - stuckSince > (opts.stallMs ?? CLASSIFY_STALL_MS)) {
+        incomplete = `${left} listing(s) got no prediction in ${Math.round((Date.now() - stuckSince) / 60_000)} min; check the infer queue's failed jobs (\`queues counts\`) and the infer pool's log, then run \`classify\` again.`;
         break;
       }
     }
