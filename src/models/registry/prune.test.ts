@@ -79,6 +79,8 @@ describe('removing pruned models', () => {
       await writeFile(path.join(classifierReportDir(dir, `clf@${g}`), 'report.json'), '{}');
       await mkdir(path.dirname(classifierCheckpointPath(dir, `text@${g}`, `image@${g}`)), { recursive: true });
       await writeFile(classifierCheckpointPath(dir, `text@${g}`, `image@${g}`), '{}');
+      // A 3-member ensemble's checkpoints sit beside it, one per member.
+      for (const m of [1, 2, 3]) await writeFile(`${classifierCheckpointPath(dir, `text@${g}`, `image@${g}`)}.member${m}`, '{}');
     }
     await writeManifest(dir, m);
 
@@ -88,7 +90,10 @@ describe('removing pruned models', () => {
     const deleted = await deleteModelFiles(dir, plan.remove, remaining);
 
     expect(deleted).toEqual(expect.arrayContaining(['generated/clf_1.onnx', 'generated/text_3.onnx', 'generated/reports/clf_1', 'generated/reports/clf_3']));
-    expect(deleted.filter((d) => d.includes('checkpoints'))).toHaveLength(2);
+    expect(deleted.filter((d) => d.includes('checkpoints'))).toHaveLength(8);
+    expect((await readdir(path.join(dir, 'generated', 'checkpoints'))).sort()).toEqual(
+      [2, 4].flatMap((g) => ['', '.member1', '.member2', '.member3'].map((m) => `${path.basename(classifierCheckpointPath(dir, `text@${g}`, `image@${g}`))}${m}`)).sort(),
+    );
     const left = await readdir(path.join(dir, 'generated'));
     expect(left.filter((f) => f.endsWith('.onnx')).sort()).toEqual(['clf_2.onnx', 'clf_4.onnx', 'image_2.onnx', 'image_4.onnx', 'text_2.onnx', 'text_4.onnx']);
     expect((await readdir(path.join(dir, 'generated', 'reports'))).sort()).toEqual(['clf_2', 'clf_4']);

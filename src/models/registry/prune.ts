@@ -3,7 +3,7 @@
 // roll back), and nothing removed them: each offline setup on the sample adds 43 MB of files and 270 MB
 // of embedding rows. The database half (embeddings and predictions of the dropped versions) is in
 // src/db/model-rows-repo.ts; src/training/prune-models.ts runs both.
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Manifest, ManifestEntry, ModelRole } from '../manifest-types.js';
 import { ModelError } from './errors.js';
@@ -90,11 +90,16 @@ export async function deleteModelFiles(modelsDir: string, removed: readonly Mani
   }
   // A checkpoint belongs to a pair of encoders (the next `train --resume` on them continues it): it goes
   // when either encoder of the pair does, not with a classifier.
+  // An ensemble's members each have their own file beside it (<checkpoint>.member<i>).
   const versionsOf = (role: ModelRole) => [...remaining.models, ...removed].filter((m) => m.role === role).map((m) => m.version);
   const removedVersions = new Set(removed.map((e) => e.version));
   for (const text of versionsOf('text-encoder')) {
     for (const image of versionsOf('image-encoder')) {
-      if (removedVersions.has(text) || removedVersions.has(image)) targets.add(classifierCheckpointPath(root, text, image));
+      if (!removedVersions.has(text) && !removedVersions.has(image)) continue;
+      const checkpoint = classifierCheckpointPath(root, text, image);
+      targets.add(checkpoint);
+      const siblings = await readdir(path.dirname(checkpoint)).catch(() => [] as string[]);
+      for (const name of siblings) if (name.startsWith(`${path.basename(checkpoint)}.`)) targets.add(path.join(path.dirname(checkpoint), name));
     }
   }
   const deleted: string[] = [];
