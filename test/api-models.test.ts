@@ -300,55 +300,6 @@ describe('request edges on the real models', () => {
   });
 });
 
-describe('listing-deleted webhook', () => {
-  it('removes a listing at once from its own routes, from others\' similar listings and search, with every stored row', async () => {
-    type Similar = { results: { id: string; name: string | null }[] };
-    const similarOf = async (id: string, k = 3) => {
-      const res = await fetch(`${s.api.url}/listings/${id}/similar?k=${k}`);
-      return { status: res.status, body: (await res.json()) as Similar };
-    };
-    const before = await similarOf(knownId);
-    expect(before.status).toBe(200);
-    const gone = before.body.results[0]!.id;
-    expect(gone).not.toBe(knownId);
-    const rowsOf = async (id: string) =>
-      (await s.t.db.query<{ n: number }>(
-        `SELECT (SELECT count(*) FROM images WHERE listing_id = $1) + (SELECT count(*) FROM text_embeddings WHERE listing_id = $1)
-              + (SELECT count(*) FROM predictions WHERE listing_id = $1)
-              + (SELECT count(*) FROM image_embeddings e JOIN images i ON i.id = e.image_id WHERE i.listing_id = $1) AS n`, [id])).rows[0]!.n;
-    expect(await rowsOf(gone)).toBeGreaterThan(2);
-
-    // Unsigned or malformed deliveries change nothing.
-    const unsigned = await fetch(`${s.api.url}/webhooks/listing-deleted`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: gone }) });
-    expect(unsigned.status).toBe(401);
-    const bad = await s.api.deliver({ id: '../etc' }, { path: '/webhooks/listing-deleted' });
-    expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { message: string }).message).toMatch(/^Invalid deletion: /);
-    expect((await fetch(`${s.api.url}/listings/${gone}`)).status).toBe(200);
-
-    const res = await s.api.deliver({ id: gone }, { path: '/webhooks/listing-deleted' });
-    expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'deleted', listingId: gone });
-    expect(await rowsOf(gone)).toBe(0);
-    // The index still holds it until its next resync; the API leaves it out already, and still answers k.
-    expect(s.api.deps.index.categoryOf(gone)).not.toBeNull();
-    expect((await fetch(`${s.api.url}/listings/${gone}`)).status).toBe(404);
-    expect((await similarOf(gone)).status).toBe(404);
-    const after = await similarOf(knownId);
-    expect(after.body.results.map((r) => r.id)).not.toContain(gone);
-    expect(after.body.results).toHaveLength(3);
-    expect(after.body.results.every((r) => r.name !== null)).toBe(true);
-    const search = (await (await fetch(`${s.api.url}/search?q=${encodeURIComponent(knownText.slice(0, 200))}&k=20`)).json()) as Similar;
-    expect(search.results.map((r) => r.id)).not.toContain(gone);
-
-    // A retried delivery (signed afresh) is harmless.
-    const again = await s.api.deliver({ id: gone }, { path: '/webhooks/listing-deleted', timestamp: Math.floor(Date.now() / 1000) - 1 });
-    expect(await again.json()).toEqual({ status: 'unknown', listingId: gone });
-    const metrics = await (await fetch(`${s.api.url}/metrics`)).text();
-    expect(metrics).toMatch(/listing_pipeline_webhook_deliveries_total\{[^}]*outcome="deleted"[^}]*\} 1/);
-  });
-});
-
 describe('model reloads', () => {
   it('serves the encoders the classifier was trained on, and swaps a new matching set in at once', async () => {
     const deps = s.api.deps;

@@ -38,15 +38,6 @@ export const webhookPayloadSchema = z.object({
 });
 export type WebhookPayload = z.infer<typeof webhookPayloadSchema>;
 
-/** The listing-deleted webhook's body: just the listing's id. */
-export const deletionPayloadSchema = z.object({ id: webhookPayloadSchema.shape.id });
-
-export const deletionBodyJsonSchema = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 128, description: 'The id the listing was created with.' } },
-} as const;
-
 /** JSON Schema of the body, for the OpenAPI document (the handler validates with zod after the signature). */
 export const webhookBodyJsonSchema = z.toJSONSchema(webhookPayloadSchema, { io: 'input' });
 
@@ -133,17 +124,4 @@ export function parseWebhookBody(raw: Buffer, opts: { allowHosts: readonly strin
     photos.map((ph) => ({ id: ph.imageId, createTime: null })),
   );
   return { work: { listing, photos }, uploads };
-}
-
-/** The id of the listing a listing-deleted delivery names; 400 with the reason otherwise. */
-export function parseDeletionBody(raw: Buffer): string {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new ApiError(400, 'The body is not valid JSON; send {"id": "<listing id>"}.');
-  }
-  const parsed = deletionPayloadSchema.safeParse(json);
-  if (!parsed.success) throw new ApiError(400, `Invalid deletion: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
-  return parsed.data.id;
 }

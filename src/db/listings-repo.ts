@@ -242,16 +242,3 @@ export async function countByStatus(db: Queryable): Promise<Record<ListingStatus
   );
   return countsByKey(LISTING_STATUSES, rows);
 }
-
-/**
- * Deletes a listing the marketplace removed (sold, withdrawn), with everything stored for it: photos,
- * embeddings and predictions go by cascade, uploaded photo bytes (keyed by listing, no foreign key:
- * they are stored before the listing) explicitly. False when no such listing was stored.
- */
-export async function deleteListing(db: { withTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> }, id: string): Promise<boolean> {
-  return db.withTransaction(async (tx) => {
-    await tx.query('DELETE FROM uploaded_photos WHERE listing_id = $1', [id]);
-    const { rowCount } = await tx.query('DELETE FROM listings WHERE id = $1', [id]);
-    return (rowCount ?? 0) > 0;
-  });
-}

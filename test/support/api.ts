@@ -20,8 +20,8 @@ export interface TestApi {
   url: string;
   config: Config;
   deps: ApiDeps;
-  /** Signs and posts a webhook delivery (to listing-created unless `path` says otherwise); `timestamp` defaults to now. */
-  deliver(body: unknown, opts?: { timestamp?: number; secret?: string; raw?: string; path?: string }): Promise<Response>;
+  /** Signs and posts a webhook delivery; `timestamp` defaults to now. */
+  deliver(body: unknown, opts?: { timestamp?: number; secret?: string; raw?: string }): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -66,7 +66,7 @@ export async function startTestApi(env: Record<string, string>, models: ApiModel
     deliver(body, opts = {}) {
       const raw = opts.raw ?? JSON.stringify(body);
       const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
-      return fetch(`${url}${opts.path ?? '/webhooks/listing-created'}`, {
+      return fetch(`${url}/webhooks/listing-created`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',

@@ -7,7 +7,7 @@ import { CATEGORY_NAMES } from '../../domain/category.js';
 import { ID_PATTERN } from '../../domain/listing.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
-import { DELETED_MARGIN, resultCards, similarQuery, type RateLimitConfig } from './shared.js';
+import { resultCards, similarQuery, type RateLimitConfig } from './shared.js';
 
 // Listing and photo ids all match ID_PATTERN (catalogue rows and webhook deliveries are validated with
 // it; webhook photo ids are "<listing id>_<hex>"). Checking it here answers 400 for anything else, e.g.
@@ -86,15 +86,12 @@ export async function listingRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
     const { id } = req.params;
     const index = deps.index;
     if (!index.ready) throw new ApiError(503, 'The similarity index is still loading; retry in a few seconds.');
-    const hits = index.similarTo(id, { k: req.query.k + DELETED_MARGIN, ...(req.query.category ? { category: req.query.category } : {}) });
+    const hits = index.similarTo(id, { k: req.query.k, ...(req.query.category ? { category: req.query.category } : {}) });
     if (!hits) {
       const listing = await getListing(deps.db, id);
       if (!listing) throw new ApiError(404, `Listing ${id} is not known.`);
       throw new ApiError(422, `Listing ${id} has no ${index.modelVersion ?? ''} prediction yet (status ${listing.status}); retry once GET /listings/${id} shows a prediction.`);
     }
-    const { cards, queryExists } = await resultCards(deps, index, hits, req.query.k, id);
-    // Deleted since the index last synced.
-    if (!queryExists) throw new ApiError(404, `Listing ${id} is not known.`);
-    return { listingId: id, category: index.categoryOf(id), modelVersion: index.modelVersion, results: cards };
+    return { listingId: id, category: index.categoryOf(id), modelVersion: index.modelVersion, results: await resultCards(deps, index, hits) };
   });
 }

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { predict, type PredictInput } from '../predict-service.js';
-import { DELETED_MARGIN, resultCards, type RateLimitConfig } from './shared.js';
+import { resultCards, type RateLimitConfig } from './shared.js';
 
 type Kind = 'image' | 'text' | 'combined';
 
@@ -108,8 +108,7 @@ export async function predictRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
       const { answer, embedding, probabilities } = await predict(deps.models, deps.config, input);
       const index = deps.index;
       if (req.query.similar > 0 && index.ready && index.modelVersion === answer.modelVersion) {
-        const hits = index.search(embedding, { k: req.query.similar + DELETED_MARGIN, probabilities });
-        return { ...answer, similar: (await resultCards(deps, index, hits, req.query.similar)).cards };
+        return { ...answer, similar: await resultCards(deps, index, index.search(embedding, { k: req.query.similar, probabilities })) };
       }
       return answer;
     });

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { embedQuery } from '../predict-service.js';
-import { DELETED_MARGIN, resultCards, similarQuery, type RateLimitConfig } from './shared.js';
+import { resultCards, similarQuery, type RateLimitConfig } from './shared.js';
 
 export async function searchRoutes(app: FastifyInstance, deps: ApiDeps, rateLimit: RateLimitConfig): Promise<void> {
   app.get<{ Querystring: { q: string; k: number; category?: string } }>('/search', {
@@ -25,8 +25,7 @@ export async function searchRoutes(app: FastifyInstance, deps: ApiDeps, rateLimi
     if (index.modelVersion !== answer.modelVersion) {
       throw new ApiError(503, `The index holds ${index.modelVersion ?? 'no'} predictions but the API runs classifier ${answer.modelVersion}; wait for the listings to be predicted with it.`);
     }
-    const hits = index.search(embedding, { k: req.query.k + DELETED_MARGIN, probabilities, ...(req.query.category ? { category: req.query.category } : {}) });
-    const { cards } = await resultCards(deps, index, hits, req.query.k);
-    return { query: req.query.q, queryCategory: answer.Category, modelVersion: answer.modelVersion, results: cards };
+    const hits = index.search(embedding, { k: req.query.k, probabilities, ...(req.query.category ? { category: req.query.category } : {}) });
+    return { query: req.query.q, queryCategory: answer.Category, modelVersion: answer.modelVersion, results: await resultCards(deps, index, hits) };
   });
 }

@@ -33,40 +33,23 @@ export interface ResultCard {
 }
 
 /**
- * Extra neighbours asked of the index beyond k: a listing deleted (listing-deleted webhook) stays in
- * every API replica's index until its next resync, and is dropped here when its card is missing.
+ * Cards for the hits of `index`: the index that produced them, not deps.index, which the model watcher
+ * may replace (with another classifier's categories) while the cards are read from Postgres.
  */
-export const DELETED_MARGIN = 10;
-
-/**
- * Cards for the first `k` hits of `index` whose listing still exists: the index that produced them, not
- * deps.index, which the model watcher may replace (with another classifier's categories) while the
- * cards are read from Postgres. With `query`, also tells whether that listing still exists (one read).
- */
-export async function resultCards(
-  deps: Pick<ApiDeps, 'db'>,
-  index: Pick<SearchIndex, 'categoryOf'>,
-  hits: readonly Neighbour[],
-  k: number,
-  query?: string,
-): Promise<{ cards: ResultCard[]; queryExists: boolean }> {
-  const cards = await listingCards(deps.db, query === undefined ? hits.map((h) => h.id) : [query, ...hits.map((h) => h.id)]);
-  const out: ResultCard[] = [];
-  for (const h of hits) {
+export async function resultCards(deps: Pick<ApiDeps, 'db'>, index: Pick<SearchIndex, 'categoryOf'>, hits: readonly Neighbour[]): Promise<ResultCard[]> {
+  const cards = await listingCards(deps.db, hits.map((h) => h.id));
+  return hits.map((h) => {
     const c = cards.get(h.id);
-    if (!c) continue; // deleted since the index last synced
-    out.push({
+    return {
       id: h.id,
       score: Math.round(h.score * 1e6) / 1e6,
       similarity: Math.round(h.similarity * 1e6) / 1e6,
       category: index.categoryOf(h.id),
-      name: c.name,
-      price: c.price,
-      location: c.location,
-      photoUrl: c.photoId ? `/photos/${encodeURIComponent(c.photoId)}` : null,
+      name: c?.name ?? null,
+      price: c?.price ?? null,
+      location: c?.location ?? null,
+      photoUrl: c?.photoId ? `/photos/${encodeURIComponent(c.photoId)}` : null,
       url: `/listings/${encodeURIComponent(h.id)}`,
-    });
-    if (out.length === k) break;
-  }
-  return { cards: out, queryExists: query === undefined || cards.has(query) };
+    };
+  });
 }
