@@ -90,7 +90,7 @@ export async function classifyStored(
       // Under steady traffic from other producers the queues are never empty: a job that failed for
       // good would otherwise keep this command waiting forever.
       if (Date.now() - stuckSince > (opts.stallMs ?? CLASSIFY_STALL_MS)) {
-        incomplete = `${left} listing(s) got no prediction in ${Math.round((Date.now() - stuckSince) / 60_000)} min; check the infer queue's failed jobs (\`queues counts\`) and the infer pool's log, then run \`classify\` again.`;
+        incomplete = `${left} listing(s) got no prediction in ${Math.round((Date.now() - stuckSince) / 60_000)} min; check that the infer pool runs and its queue is not paused, then its failed jobs (\`queues counts\`) and its log, and run \`classify\` again.`;
         break;
       }
     }
