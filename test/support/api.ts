@@ -40,7 +40,7 @@ export async function startTestApi(env: Record<string, string>, models: ApiModel
   });
   const log = pino({ level: env.LOG_LEVEL ?? 'warn' });
   const db = createDb(config, { applicationName: 'test-api' });
-  const redis = await connectRedis(config, 'producer');
+  const redis = await connectRedis(config, 'producer', log);
   const producer = new ListingFlowProducer(redis, config);
   const index = new SearchIndex({
     db,
