@@ -134,6 +134,11 @@ describe('POST /webhooks/listing-created: refusals leave nothing behind', () => 
     await refusedWithNothingEnqueued(await api.deliver(listing('nul-name', { name: 'Oak\u0000table' })), 400, 'nul-name', /NUL character[\s\S]*name/);
     await refusedWithNothingEnqueued(await api.deliver(listing('nul-text', { description: 'Seats six\u0000' })), 400, 'nul-text', /NUL character[\s\S]*description/);
     await refusedWithNothingEnqueued(await api.deliver({}, { raw: '{"id": "broken' }), 400, 'broken', /not valid JSON/);
+    // A category outside the 13 would become a training label that stops every later `train`.
+    await refusedWithNothingEnqueued(
+      await api.deliver(listing('odd-cat', { category: 'Pets / Dogs' })), 400, 'odd-cat', /known top-level categories[\s\S]*category/);
+    await refusedWithNothingEnqueued(
+      await api.deliver(listing('long-cat', { category: '\u4e00'.repeat(1000) })), 400, 'long-cat', /category/);
     await refusedWithNothingEnqueued(
       await api.deliver(listing('bad-host', { photos: ['https://elsewhere.example/p.jpg'] })), 422, 'bad-host', /not on the photo host allow-list/);
     await refusedWithNothingEnqueued(

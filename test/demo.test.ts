@@ -41,6 +41,19 @@ describe('demo (npm start) on the built-in catalogue', () => {
     // Far above the 1/13 of chance on the generated sample, which is learnable by design.
     expect(first.evaluation!.combined.accuracy).toBeGreaterThan(0.5);
 
+    // Training "on everything" on encoders fitted with the split held out is refused: their out-of-fold
+    // vectors leave the test listings out, and the classifier would record that it saw them.
+    await expect(t.cli(['train', '--no-holdout', '--epochs', '2'])).rejects.toThrow(/fitted with the test split held out[\s\S]*setup --no-holdout/);
+    // With no catalogue named, evaluate scores the test split of the default catalogue (the one fitted on), not all of it.
+    const byDefault = await t.cli<{ listings: number; testSplitSeenBy: string[] }>(['evaluate', ...limit]);
+    expect(byDefault.listings).toBe(first.evaluation!.listings);
+    // A new `setup` leaves the classifier on the encoders before it: the next run trains again and still scores.
+    await t.cli(['setup']);
+    const afterSetup = await t.cli<DemoSummary>(['demo', ...limit]);
+    expect(afterSetup.fit).toBeNull();
+    expect(afterSetup.train).not.toBeNull();
+    expect(afterSetup.evaluation!.combined.count).toBe(afterSetup.evaluation!.listings);
+
     // Models fitted with the split held out do not satisfy --no-holdout: it fits and trains again.
     const all = await t.cli<DemoSummary>(['demo', '--no-holdout', ...limit]);
     expect(all.fit).not.toBeNull();

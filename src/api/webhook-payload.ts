@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { UploadedPhotoInput } from '../db/uploaded-photos-repo.js';
+import { CATEGORY_NAMES, isCategoryName, topLevelLabel } from '../domain/category.js';
 import { buildListing, isValidId } from '../domain/listing.js';
 import { isHostAllowed } from '../photos/address-policy.js';
 import { uploadSource } from '../photos/read-photo.js';
@@ -32,8 +33,17 @@ export const webhookPayloadSchema = z.object({
   description: text().max(50_000).default(''),
   price: z.union([text().max(100), z.number().nonnegative().finite()]).optional(),
   location: text().max(1000).default(''),
-  /** Optional category path ("Home & Garden / ..."), for listings whose category is already known. */
-  category: text().max(1000).optional(),
+  /**
+   * Optional category path ("Home & Garden / ..."), for listings whose category is already known. Its top
+   * level is a training label, so it must be one of the known categories, as a catalogue row's must:
+   * an unknown one would stop every later `train`.
+   */
+  category: text()
+    .max(1000)
+    .refine((c) => c.trim() === '' || isCategoryName(topLevelLabel(c)), {
+      error: `must start with one of the ${CATEGORY_NAMES.length} known top-level categories (${CATEGORY_NAMES.join(', ')}), or be left out`,
+    })
+    .optional(),
   photos: z.array(photoSchema).max(MAX_PHOTOS).default([]),
 });
 export type WebhookPayload = z.infer<typeof webhookPayloadSchema>;

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import { cleanedPhotos, listingTexts } from '../db/model-inputs-repo.js';
 import { upsertImageEmbeddings, upsertTextEmbeddings } from '../db/embeddings-repo.js';
 import type { Db } from '../db/pool.js';
-import { CATEGORY_NAMES, categoryCode } from '../domain/category.js';
+import { CATEGORY_NAMES, categoryCode, isCategoryName } from '../domain/category.js';
 import { splitOf } from '../domain/split.js';
 import { thumbnailRgb } from '../images/index.js';
 import type { Logger } from '../logging.js';
@@ -39,7 +39,8 @@ export async function fitEncodersFromDb(
   opts.onStage?.('reading listings and photos');
   const texts = [];
   for await (const page of listingTexts(db)) texts.push(...page);
-  const labelled = new Set(texts.filter((t) => t.label !== null && inFit(t.id)).map((t) => t.id));
+  // A label outside the class table (stored before the webhook checked categories) cannot train.
+  const labelled = new Set(texts.filter((t) => t.label !== null && isCategoryName(t.label) && inFit(t.id)).map((t) => t.id));
   const photos: { listingId: string; imageId: string; rgb: Uint8Array }[] = [];
   const allPhotos: { imageId: string; jpeg: Buffer }[] = [];
   for await (const page of cleanedPhotos(db)) {

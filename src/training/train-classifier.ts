@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import { loadTrainingSet } from '../db/embeddings-repo.js';
 import type { Db } from '../db/pool.js';
-import { CATEGORY_NAMES, categoryCode } from '../domain/category.js';
+import { CATEGORY_NAMES, categoryCode, isCategoryName } from '../domain/category.js';
 import { splitOf } from '../domain/split.js';
 import { svgToPng } from '../images/index.js';
 import type { Logger } from '../logging.js';
@@ -16,6 +16,7 @@ import { confusionSvg, curvesSvg, type TrainingReport } from '../models/classifi
 import { currentEntry, readManifest } from '../models/load.js';
 import { classifierCheckpointPath, classifierReportDir } from '../models/registry/generated-paths.js';
 import { registerModel } from '../models/registry/index.js';
+import { sawTestSplit } from './evaluate.js';
 import { OOF_SUFFIX } from './fit-encoders.js';
 
 export interface TrainCommandOptions {
@@ -50,9 +51,23 @@ export async function trainFromDb(deps: { db: Db; config: Config; log: Logger },
   if (!text || !image) throw new Error('No current text and image encoders are registered; run `npm run cli -- setup` first.');
   // The offline encoders were fitted on these labels: train on their out-of-fold embeddings.
   const oof = (e: { name: string; version: string }) => (e.name.startsWith('offline-') ? e.version + OOF_SUFFIX : e.version);
+  // Offline encoders fitted with the test split held out have no out-of-fold vectors for it: training
+  // "on everything" would silently leave it out while recording that it did not.
+  const heldOutBy = [text, image].filter((e) => e.name.startsWith('offline-') && !sawTestSplit(e)).map((e) => e.version);
+  if (!opts.holdout && heldOutBy.length > 0) {
+    throw new Error(
+      `${heldOutBy.join(' and ')} ${heldOutBy.length === 1 ? 'was' : 'were'} fitted with the test split held out, so the test listings have no ` +
+        'out-of-fold vectors to train on; run `npm run cli -- setup --no-holdout` first (or `npm run cli -- demo --no-holdout`).',
+    );
+  }
   const set = await loadTrainingSet(db, oof(text), oof(image));
+  // A label outside the class table (stored before the webhook checked categories) is left out, not fatal.
+  const unknown = set.filter((e) => !isCategoryName(e.label));
+  if (unknown.length > 0) {
+    log.warn({ listings: unknown.length, labels: [...new Set(unknown.map((e) => e.label))].slice(0, 5) }, `${unknown.length} listing(s) with a label outside the ${CATEGORY_NAMES.length} categories are left out of training`);
+  }
   const items = set
-    .filter((e) => splitOf(e.listingId, { holdout: opts.holdout }) !== 'test')
+    .filter((e) => isCategoryName(e.label) && splitOf(e.listingId, { holdout: opts.holdout }) !== 'test')
     .map((e) => ({ id: e.listingId, label: categoryCode(e.label), text: e.textEmbedding, images: e.images.map((i) => i.vector) }));
   if (items.length === 0) throw new Error('No labelled listings with embeddings are stored; run `npm run cli -- setup` (or a backfill with encoders) first.');
 

@@ -73,8 +73,13 @@ export function registerDemo(program: Command): void {
           fit = await fitEncodersFromDb({ db, config, log }, { holdout: opts.holdout, onStage: (s) => say(opts.json, `  ${s}`) });
           say(opts.json, formatFit(fit));
         }
-        const classifierEntry = currentEntry(await readManifest(config), 'classifier');
-        if (fit || !classifierEntry || !fittedOnAll(classifierEntry)) {
+        const current = await readManifest(config);
+        const classifierEntry = currentEntry(current, 'classifier');
+        // A classifier trained on other encoders than the current ones (a `setup` since) cannot read their vectors.
+        const trainedOn = (classifierEntry?.preprocessing ?? {}) as { textEncoder?: unknown; imageEncoder?: unknown };
+        const onCurrentEncoders = trainedOn.textEncoder === currentEntry(current, 'text-encoder')?.version
+          && trainedOn.imageEncoder === currentEntry(current, 'image-encoder')?.version;
+        if (fit || !classifierEntry || !fittedOnAll(classifierEntry) || !onCurrentEncoders) {
           train = await runTrain({ holdout: opts.holdout, seed: '1', epochs: '40', lr: '0.001', batchSize: '64', patience: '5', members: String(DEFAULT_MEMBERS), resume: false, progress: !opts.json, json: opts.json });
           say(opts.json, formatTrain(train));
         }
