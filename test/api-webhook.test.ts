@@ -225,6 +225,40 @@ describe('POST /webhooks/listing-created: accepted deliveries', () => {
     expect(rows[0]!.n).toBe(1);
   });
 
+  it('keeps an inline photo that one delivery drops and the next, arriving meanwhile, adds back', async () => {
+    const inline = { data: photo.toString('base64'), contentType: 'image/jpeg' };
+    const now = Math.floor(Date.now() / 1000);
+    expect((await api.deliver(listing('readd-1', { photos: [inline] }), { timestamp: now })).status).toBe(202);
+    await waitFor('the first delivery to be processed', async () => (await statusOf('readd-1')).status === 'processed');
+    // Without the photo, then with it again, the second arriving while the first is being stored (staged:
+    // another connection holds the listing's row, so the first delivery's store waits for it).
+    const holder = await t.db.pool.connect();
+    let answers: Response[];
+    try {
+      await holder.query('BEGIN');
+      await holder.query("SELECT 1 FROM listings WHERE id = 'readd-1' FOR UPDATE");
+      const dropped = api.deliver(listing('readd-1', { description: 'No photo for now.' }), { timestamp: now - 1 });
+      await new Promise((r) => setTimeout(r, 300));
+      const back = api.deliver(listing('readd-1', { description: 'Photo is back.', photos: [inline] }), { timestamp: now - 2 });
+      await new Promise((r) => setTimeout(r, 300));
+      await holder.query('COMMIT');
+      answers = await Promise.all([dropped, back]);
+    } finally {
+      holder.release();
+    }
+    expect(answers.map((r) => r.status)).toEqual([202, 202]);
+    const done = await waitFor('the listing to be processed with its photo back', async () => {
+      const s = await statusOf('readd-1');
+      return s.status === 'processed' && (s.listing as { description: string }).description === 'Photo is back.' ? s : null;
+    });
+    // The photo's bytes are there and it was cleaned (it failed as missing_upload when the dropping
+    // delivery's batch deleted the upload the re-adding delivery had found already stored).
+    expect((done.photos as { status: string; failureCode?: string | null }[]).map((p) => p.status)).toEqual(['cleaned']);
+    const { rows } = await t.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM uploaded_photos u JOIN images i ON i.id = u.image_id WHERE i.listing_id = 'readd-1'");
+    expect(rows[0]!.n).toBe(1);
+  });
+
   it('answers 404 as JSON for unknown listings and photos', async () => {
     const res = await fetch(`${api.url}/listings/nope-404`);
     expect(res.status).toBe(404);

@@ -5,6 +5,7 @@
 // when a batch fails, its deliveries are retried one by one, so one bad listing fails alone.
 import { DbUnavailableError } from '../db/errors.js';
 import type { Db } from '../db/pool.js';
+import { saveUploadedPhotos, type UploadedPhotoInput } from '../db/uploaded-photos-repo.js';
 import { submitListings, type ListingWithPhotos } from '../pipeline/submit-listings.js';
 import type { ListingFlowProducer } from '../queues/flows.js';
 
@@ -12,6 +13,8 @@ export type SubmitOutcome = 'enqueued' | 'unchanged';
 
 interface Waiting {
   work: ListingWithPhotos;
+  /** Inline photo bytes of the delivery, stored with its batch (see submitNow). */
+  uploads: readonly UploadedPhotoInput[];
   receivedAt: number;
   resolve: (o: SubmitOutcome) => void;
   reject: (e: unknown) => void;
@@ -31,9 +34,9 @@ export class SubmitBatcher {
     private readonly maxInFlight = 2,
   ) {}
 
-  submit(work: ListingWithPhotos, receivedAt: number): Promise<SubmitOutcome> {
+  submit(work: ListingWithPhotos, receivedAt: number, uploads: readonly UploadedPhotoInput[] = []): Promise<SubmitOutcome> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ work, receivedAt, resolve, reject });
+      this.queue.push({ work, uploads, receivedAt, resolve, reject });
       this.pump();
     });
   }
@@ -86,6 +89,12 @@ export class SubmitBatcher {
 
   /** One submit of these deliveries; returns the ids whose flows were enqueued. */
   private async submitNow(batch: Waiting[]): Promise<Set<string>> {
+    // Inline photos are stored here, while no other batch of this process holds their listing: stored
+    // when the delivery arrived, an upload already there from an earlier delivery was kept as it was
+    // (ON CONFLICT DO NOTHING), and a batch still running that dropped the photo then deleted it with
+    // its image row, leaving this delivery's photo without bytes.
+    const uploads = batch.flatMap((w) => w.uploads);
+    if (uploads.length > 0) await saveUploadedPhotos(this.deps.db, uploads);
     const result = await submitListings(this.deps, {
       process: batch.map((w) => w.work),
       skip: [],

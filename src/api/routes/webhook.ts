@@ -5,7 +5,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from '../../queues/connection.js';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/pool.js';
-import { saveUploadedPhotos } from '../../db/uploaded-photos-repo.js';
 import type { ListingFlowProducer } from '../../queues/flows.js';
 import { ApiError } from '../errors.js';
 import { SubmitBatcher } from '../submit-batcher.js';
@@ -79,8 +78,7 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
     }
     try {
       const { work, uploads } = parseWebhookBody(req.body, { allowHosts: config.PHOTO_HOST_ALLOWLIST, maxPhotoBytes: config.IMAGE_MAX_BYTES });
-      if (uploads.length > 0) await saveUploadedPhotos(deps.db, uploads);
-      const enqueued = (await submitter.submit(work, receivedAt)) === 'enqueued';
+      const enqueued = (await submitter.submit(work, receivedAt, uploads)) === 'enqueued';
       const listingId = work.listing.id;
       const statusUrl = `/listings/${encodeURIComponent(listingId)}`;
       deps.metrics.webhook.inc({ outcome: enqueued ? 'accepted' : 'unchanged' });
