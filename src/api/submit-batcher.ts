@@ -5,7 +5,7 @@
 // when a batch fails, its deliveries are retried one by one, so one bad listing fails alone.
 import { DbUnavailableError } from '../db/errors.js';
 import type { Db } from '../db/pool.js';
-import { saveUploadedPhotos, type UploadedPhotoInput } from '../db/uploaded-photos-repo.js';
+import type { UploadedPhotoInput } from '../db/uploaded-photos-repo.js';
 import { submitListings, type ListingWithPhotos } from '../pipeline/submit-listings.js';
 import type { ListingFlowProducer } from '../queues/flows.js';
 
@@ -89,13 +89,12 @@ export class SubmitBatcher {
 
   /** One submit of these deliveries; returns the ids whose flows were enqueued. */
   private async submitNow(batch: Waiting[]): Promise<Set<string>> {
-    // Inline photos are stored here, while no other batch of this process holds their listing: stored
-    // when the delivery arrived, an upload already there from an earlier delivery was kept as it was
-    // (ON CONFLICT DO NOTHING), and a batch still running that dropped the photo then deleted it with
-    // its image row, leaving this delivery's photo without bytes.
-    const uploads = batch.flatMap((w) => w.uploads);
-    if (uploads.length > 0) await saveUploadedPhotos(this.deps.db, uploads);
+    // Inline photos are stored with the batch, under its listings' locks: stored when the delivery
+    // arrived, an upload already there from an earlier delivery was kept as it was (ON CONFLICT DO
+    // NOTHING), and a submit still running that dropped the photo then deleted it with its image row,
+    // leaving this delivery's photo without bytes.
     const result = await submitListings(this.deps, {
+      uploads: batch.flatMap((w) => w.uploads),
       process: batch.map((w) => w.work),
       skip: [],
       source: 'webhook',

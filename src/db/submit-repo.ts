@@ -1,7 +1,8 @@
 // One statement for the Postgres half of a submit: upsert the listings, then (for the listings that are
-// new or changed) upsert their photos and delete photos they no longer have. One statement is atomic
-// on its own and costs one round trip and one WAL flush, and as a prepared statement it is parsed and
-// planned once per connection (that was most of its cost). It is the webhook's accept hot path.
+// new or changed) upsert their photos and delete photos they no longer have. One statement per chunk
+// costs one round trip and one WAL flush, and as a prepared statement it is parsed and planned once per
+// connection (that was most of its cost). It is the webhook's accept hot path; submitListings runs it
+// in a transaction after lockListingsForStore.
 // Built from the repos' own SQL pieces, not a copy.
 import { assertUniqueKeys, chunk, ROWS_PER_STATEMENT } from './batch.js';
 import { imageInputRelation, imageUpsertParams, imageUpsertStatement, type ImageInput } from './images-repo.js';
@@ -91,5 +92,21 @@ async function removeRacedPhotos(db: Queryable, items: readonly { listing: Listi
   ]);
 }
 
-/** How many statements storeListingsAndRevisions sends for this many listings (one more per chunk that raced another producer: RACED_PHOTOS_SQL). */
-export const storeStatements = (listings: number): number => Math.ceil(listings / ROWS_PER_STATEMENT);
+
+/**
+ * Serialises producers on these listings for the rest of the caller's transaction: a per-listing
+ * advisory lock, taken in id order (so two callers cannot deadlock on them), before anything is read.
+ * Without it, two producers storing one listing at once (a webhook edit and the nightly backfill, two
+ * API replicas) each computed the outcome from a snapshot taken before the other's write: the loser
+ * could answer "unchanged" for content that had just been overwritten, leaving the listing pending with
+ * no flow and without its photos. The statement after this one takes a fresh snapshot and sees the
+ * other's committed write. Keys are per schema, so test schemas never wait on each other.
+ */
+export async function lockListingsForStore(tx: Queryable, listingIds: readonly string[]): Promise<void> {
+  if (listingIds.length === 0) return;
+  await tx.query(
+    `SELECT count(pg_advisory_xact_lock(hashtextextended('listing-pipeline:listing:' || current_schema() || ':' || id, 0)))
+     FROM (SELECT DISTINCT unnest($1::text[]) AS id ORDER BY 1) ids`,
+    [listingIds],
+  );
+}

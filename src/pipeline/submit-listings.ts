@@ -3,7 +3,8 @@
 import type { Db, Queryable } from '../db/pool.js';
 import { markImagesSkipped } from '../db/images-repo.js';
 import { markSkipped, type ListingInput } from '../db/listings-repo.js';
-import { storeListingsAndRevisions, storeStatements, type StoredListings } from '../db/submit-repo.js';
+import { lockListingsForStore, storeListingsAndRevisions, type StoredListings } from '../db/submit-repo.js';
+import { saveUploadedPhotos, type UploadedPhotoInput } from '../db/uploaded-photos-repo.js';
 import { createTimeMs, type Listing } from '../domain/listing.js';
 import type { ListingFlowProducer } from '../queues/flows.js';
 
@@ -47,15 +48,25 @@ function toInput(l: Listing, source: string): ListingInput {
 
 export async function submitListings(
   deps: { db: Db; producer: ListingFlowProducer },
-  work: { process: ListingWithPhotos[]; skip: SkippedListing[]; source: string; runId: number | null; receivedAt?: number },
+  work: {
+    process: ListingWithPhotos[];
+    skip: SkippedListing[];
+    source: string;
+    runId: number | null;
+    receivedAt?: number;
+    /** Inline photo bytes of webhook deliveries, stored in the same transaction, under the same locks. */
+    uploads?: readonly UploadedPhotoInput[];
+  },
 ): Promise<SubmitResult> {
   const all = [...work.process, ...work.skip];
   // The rows of a submit land atomically before any flow is enqueued, so a worker never picks up a
-  // listing it cannot read. A webhook batch is one prepared statement (atomic by itself, one round
-  // trip, no parse or plan: see src/db/submit-repo.ts); a backfill spanning several statements, or
-  // with skip marks to write, uses a transaction.
-  const store = (db: Queryable) => storeListings(db, work, all);
-  const stored = storeStatements(all.length) === 1 && work.skip.length === 0 ? await store(deps.db) : await deps.db.withTransaction(store);
+  // listing it cannot read. One transaction: the listings' advisory locks first (another producer
+  // storing one of them is waited for, see lockListingsForStore), then the uploads, then the store.
+  const stored = await deps.db.withTransaction(async (tx) => {
+    await lockListingsForStore(tx, all.map((w) => w.listing.id));
+    if (work.uploads && work.uploads.length > 0) await saveUploadedPhotos(tx, work.uploads);
+    return storeListings(tx, work, all);
+  });
   const skipIds = new Set(work.skip.map((w) => w.listing.id));
   const toEnqueue = work.process.filter((w) => stored.touched.has(w.listing.id) && !skipIds.has(w.listing.id));
   const receivedAt = work.receivedAt ?? Date.now();
