@@ -54,6 +54,9 @@ describe('photo address policy', () => {
     ['::ffff:10.0.0.1', 'private'],
     ['2002:a00:1::', '6to4'],
     ['64:ff9b::a00:1', 'rfc6052'],
+    ['::a9fe:a9fe', 'ipv4Compatible'],
+    ['::10.0.0.1', 'ipv4Compatible'],
+    ['::8.8.8.8', 'ipv4Compatible'],
   ])('refuses %s (%s)', (address, range) => {
     expect(refuse(address)).toEqual({ allowed: false, range });
   });
