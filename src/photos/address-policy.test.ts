@@ -54,11 +54,16 @@ describe('photo address policy', () => {
     ['::ffff:10.0.0.1', 'private'],
     ['2002:a00:1::', '6to4'],
     ['64:ff9b::a00:1', 'rfc6052'],
-    ['::a9fe:a9fe', 'ipv4Compatible'],
-    ['::10.0.0.1', 'ipv4Compatible'],
-    ['::8.8.8.8', 'ipv4Compatible'],
+    // IPv4-compatible IPv6, dotted and in hex: judged as the IPv4 address inside.
+    ['::10.0.0.1', 'private'],
+    ['::a9fe:a9fe', 'linkLocal'],
+    ['::a00:1', 'private'],
   ])('refuses %s (%s)', (address, range) => {
     expect(refuse(address)).toEqual({ allowed: false, range });
+  });
+
+  it('allows an IPv4-compatible IPv6 form of a public address, as the address itself', () => {
+    expect(refuse('::808:808')).toEqual({ allowed: true, range: 'unicast' });
   });
 
   it('allows loopback only when asked', () => {

@@ -30,16 +30,20 @@ export type AddressVerdict = { allowed: true; range: string } | { allowed: false
  * Allows only public unicast addresses (and loopback when asked, for tests and local demos). Every
  * other range ipaddr.js knows is refused: private, link-local, unique-local, multicast, unspecified,
  * carrier-grade NAT, reserved, and the IPv6 forms that embed an IPv4 address (6to4, Teredo, NAT64),
- * since those can smuggle a private IPv4 target, and IPv4-compatible IPv6 (::/96). IPv4-mapped IPv6 is
- * judged as the IPv4 it carries.
+ * since those can smuggle a private IPv4 target. IPv4-mapped and IPv4-compatible IPv6 (::ffff:0:0/96,
+ * ::/96) are judged as the IPv4 they carry.
  */
 export function checkAddress(address: string, opts: { allowLoopback: boolean }): AddressVerdict {
   if (!ipaddr.isValid(address)) return { allowed: false, range: 'invalid' };
-  const ip = ipaddr.process(address);
-  // IPv4-compatible IPv6 (::a.b.c.d, deprecated by RFC 4291) embeds an IPv4 address too, but ipaddr.js
-  // calls it unicast; where a host still routes it, ::a9fe:a9fe would reach 169.254.169.254.
-  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).parts.slice(0, 6).every((p) => p === 0) && ip.range() !== 'loopback' && ip.range() !== 'unspecified') {
-    return { allowed: false, range: 'ipv4Compatible' };
+  let ip = ipaddr.process(address);
+  // IPv4-compatible IPv6 (::a.b.c.d, deprecated by RFC 4291) written in hex (::a9fe:a9fe) is not
+  // converted by ipaddr.js, which calls it unicast; where a host still routes it, it reaches the IPv4
+  // address it embeds (here 169.254.169.254), so it is judged as that address, as the dotted form is.
+  if (ip.kind() === 'ipv6' && !['loopback', 'unspecified'].includes(ip.range())) {
+    const parts = (ip as ipaddr.IPv6).parts;
+    if (parts.slice(0, 6).every((p) => p === 0)) {
+      ip = ipaddr.IPv4.parse([parts[6]! >> 8, parts[6]! & 255, parts[7]! >> 8, parts[7]! & 255].join('.'));
+    }
   }
   const range = ip.range();
   if (range === 'unicast') return { allowed: true, range };
