@@ -5,20 +5,20 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildListing } from '../src/domain/listing.js';
 import { renderSyntheticPhoto } from '../src/images/index.js';
 import { submitInChunks, type ChunkedSubmitResult } from '../src/pipeline/submit-in-chunks.js';
 import type { ListingWithPhotos } from '../src/pipeline/submit-listings.js';
-import { ListingFlowProducer } from '../src/queues/flows.js';
-import { QueueAdmin } from '../src/queues/queue-admin.js';
+import type { ListingFlowProducer } from '../src/queues/flows.js';
+import type { QueueAdmin } from '../src/queues/queue-admin.js';
 import { createTestPipeline, type TestPipeline } from './support/pipeline.js';
+import { producerSide, type ProducerSide } from './support/producer.js';
 
 describe('chunked submit with a queue high-water mark', () => {
   let t: TestPipeline;
   let dir: string;
-  let redis: Redis;
+  let side: ProducerSide;
   let producer: ListingFlowProducer;
   let admin: QueueAdmin;
   const work: ListingWithPhotos[] = [];
@@ -26,9 +26,8 @@ describe('chunked submit with a queue high-water mark', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'backpressure-'));
     t = await createTestPipeline({ MODELS_DIR: path.join(dir, 'models'), IMAGE_CLEAN_SANDBOXED: '0' });
-    redis = new Redis(t.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
-    producer = new ListingFlowProducer(redis, t.config);
-    admin = new QueueAdmin(redis, t.config);
+    side = producerSide(t);
+    ({ producer, admin } = side);
     const photo = path.join(dir, 'p.jpg');
     await writeFile(photo, await renderSyntheticPhoto({ seed: 7, palette: [[120, 80, 40], [240, 240, 235]], shape: 'square', width: 80, height: 60 }));
     for (let i = 0; i < 10; i++) {
@@ -41,9 +40,7 @@ describe('chunked submit with a queue high-water mark', () => {
     }
   });
   afterAll(async () => {
-    await producer?.close();
-    await admin?.close();
-    redis?.disconnect();
+    await side?.close();
     await t?.close();
     await rm(dir, { recursive: true, force: true });
   }, 120_000);

@@ -11,23 +11,13 @@ import { upsertImages } from '../src/db/images-repo.js';
 import { deleteModelVersionRows } from '../src/db/model-rows-repo.js';
 import { markFailed, markProcessedMany, upsertListings } from '../src/db/listings-repo.js';
 import { upsertPredictions } from '../src/db/predictions-repo.js';
-import type { Manifest, ManifestEntry, ModelRole } from '../src/models/manifest-types.js';
+import type { Manifest, ModelRole } from '../src/models/manifest-types.js';
 import { loadManifest, writeManifest } from '../src/models/registry/manifest.js';
+import { modelEntry } from './support/model-entries.js';
 import { createTestPipeline, type TestPipeline } from './support/pipeline.js';
 
-function entry(role: ModelRole, version: string, generation: number): ManifestEntry {
-  return {
-    role,
-    name: role,
-    version,
-    runtime: 'onnxruntime',
-    files: [{ path: `generated/${version.replace(/[@:]/g, '_')}.onnx`, sha256: 'a'.repeat(64), bytes: 1 }],
-    inputs: [],
-    outputs: [],
-    preprocessing: role === 'classifier' ? { textEncoder: `text@${generation}`, imageEncoder: `image@${generation}` } : {},
-    createdAt: `2026-11-0${generation}T00:00:00Z`,
-  };
-}
+const entry = (role: ModelRole, version: string, generation: number) =>
+  modelEntry(role, version, generation, role === 'classifier' ? { text: `text@${generation}`, image: `image@${generation}` } : undefined);
 
 interface PruneJson {
   dryRun: boolean;

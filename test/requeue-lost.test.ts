@@ -4,19 +4,21 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildListing } from '../src/domain/listing.js';
 import { renderSyntheticPhoto } from '../src/images/index.js';
 import { requeueLostListings } from '../src/pipeline/requeue-lost.js';
 import { submitListings, type ListingWithPhotos } from '../src/pipeline/submit-listings.js';
 import { ListingFlowProducer } from '../src/queues/flows.js';
-import { QueueAdmin } from '../src/queues/queue-admin.js';
+import type { QueueAdmin } from '../src/queues/queue-admin.js';
 import { createTestPipeline, type TestPipeline } from './support/pipeline.js';
+import { producerSide, type ProducerSide } from './support/producer.js';
 
 describe('listings whose flow was lost', () => {
   let t: TestPipeline;
   let dir: string;
+  let side: ProducerSide;
   let redis: Redis;
   let producer: ListingFlowProducer;
   let admin: QueueAdmin;
@@ -29,9 +31,8 @@ describe('listings whose flow was lost', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'requeue-lost-'));
     t = await createTestPipeline({ MODELS_DIR: path.join(dir, 'models'), IMAGE_CLEAN_SANDBOXED: '0' });
-    redis = new Redis(t.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
-    producer = new ListingFlowProducer(redis, t.config);
-    admin = new QueueAdmin(redis, t.config);
+    side = producerSide(t);
+    ({ redis, producer, admin } = side);
     const photo = path.join(dir, 'p.jpg');
     await writeFile(photo, await renderSyntheticPhoto({ seed: 3, palette: [[120, 80, 40], [240, 240, 235]], shape: 'square', width: 80, height: 60 }));
     // Two webhook listings stored and enqueued; then Redis loses their flows.
@@ -41,9 +42,7 @@ describe('listings whose flow was lost', () => {
     await submitListings({ db: t.db, producer }, { process: [work('W3', photo)], skip: [], source: 'webhook', runId: null });
   });
   afterAll(async () => {
-    await producer?.close();
-    await admin?.close();
-    redis?.disconnect();
+    await side?.close();
     await t?.close();
     await rm(dir, { recursive: true, force: true });
   }, 120_000);

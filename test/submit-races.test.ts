@@ -2,19 +2,19 @@
 // content; two API replicas): the second waits for the first and computes its outcome from what the first
 // wrote, so the listing ends with the content stored last, that content's photos, and a flow for it.
 // Staged with a third connection holding the listing's row. Real Postgres and Redis, no pools.
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../src/db/pool.js';
 import { buildListing } from '../src/domain/listing.js';
 import { submitListings, type ListingWithPhotos } from '../src/pipeline/submit-listings.js';
-import { ListingFlowProducer } from '../src/queues/flows.js';
-import { QueueAdmin } from '../src/queues/queue-admin.js';
+import type { ListingFlowProducer } from '../src/queues/flows.js';
+import type { QueueAdmin } from '../src/queues/queue-admin.js';
 import { createTestPipeline, type TestPipeline } from './support/pipeline.js';
+import { producerSide, type ProducerSide } from './support/producer.js';
 
 describe('concurrent producers of one listing', () => {
   let t: TestPipeline;
   let other: Db;
-  let redis: Redis;
+  let side: ProducerSide;
   let producer: ListingFlowProducer;
   let admin: QueueAdmin;
   const version = (description: string, photo: string): ListingWithPhotos => ({
@@ -26,14 +26,11 @@ describe('concurrent producers of one listing', () => {
   beforeAll(async () => {
     t = await createTestPipeline();
     other = createDb({ ...t.config, DB_POOL_MAX: 2 }, { applicationName: 'second-producer' });
-    redis = new Redis(t.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
-    producer = new ListingFlowProducer(redis, t.config);
-    admin = new QueueAdmin(redis, t.config);
+    side = producerSide(t);
+    ({ producer, admin } = side);
   });
   afterAll(async () => {
-    await producer?.close();
-    await admin?.close();
-    redis?.disconnect();
+    await side?.close();
     await other?.close();
     await t?.close();
   });

@@ -2,24 +2,13 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Manifest, ManifestEntry, ModelRole } from '../manifest-types.js';
+import { modelEntry } from '../../../test/support/model-entries.js';
+import type { Manifest } from '../manifest-types.js';
 import { classifierCheckpointPath, classifierReportDir } from './generated-paths.js';
 import { loadManifest, writeManifest } from './manifest.js';
 import { deleteModelFiles, planPrune, removeFromManifest } from './prune.js';
 
-function entry(role: ModelRole, version: string, day: number, encoders?: { text: string; image: string }): ManifestEntry {
-  return {
-    role,
-    name: role,
-    version,
-    runtime: 'onnxruntime',
-    files: [{ path: `generated/${version.replace(/[@:]/g, '_')}.onnx`, sha256: 'a'.repeat(64), bytes: 1 }],
-    inputs: [],
-    outputs: [],
-    preprocessing: encoders ? { textEncoder: encoders.text, imageEncoder: encoders.image } : {},
-    createdAt: `2026-11-${String(day).padStart(2, '0')}T00:00:00Z`,
-  };
-}
+const entry = modelEntry;
 
 /** Four generations of setup + train; generation 2 is current (rolled back to). */
 function manifest(): Manifest {
