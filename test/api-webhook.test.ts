@@ -1,6 +1,7 @@
 // The listing-created webhook against the real Redis, Postgres and worker pools (no models registered
 // here, so listings end "processed" without a prediction; test/api-models.test.ts covers predictions).
 // Refused deliveries must leave nothing behind: no listing row and no job in any queue.
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -286,11 +287,15 @@ describe('submit batches', () => {
     });
     // The NUL (which the webhook schema refuses) stands for any listing Postgres refuses.
     const ids = ['batch-a', 'batch-b', 'batch-nul', 'batch-c'];
-    const outcomes = await Promise.allSettled(ids.map((id) => batcher.submit(work(id, id === 'batch-nul' ? 'Pine\u0000bookcase' : 'Pine bookcase'), Date.now())));
+    // The refused listing carries inline photo bytes: they go back with its transaction.
+    const upload = [{ imageId: 'batch-nul-p0', listingId: 'batch-nul', bytes: photo, sha256: createHash('sha256').update(photo).digest('hex') }];
+    const outcomes = await Promise.allSettled(ids.map((id) =>
+      batcher.submit(work(id, id === 'batch-nul' ? 'Pine\u0000bookcase' : 'Pine bookcase'), Date.now(), id === 'batch-nul' ? upload : [])));
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : null))).toEqual(['enqueued', 'enqueued', null, 'enqueued']);
     const { rows } = await t.db.query<{ id: string }>('SELECT id FROM listings WHERE id = ANY($1) ORDER BY id', [ids]);
     expect(rows.map((r) => r.id)).toEqual(['batch-a', 'batch-b', 'batch-c']);
+    expect((await t.db.query("SELECT 1 FROM uploaded_photos WHERE listing_id = 'batch-nul'")).rows).toEqual([]);
     await batcher.drain();
   });
 });
