@@ -6,7 +6,7 @@
 // a flow that is merely slow is never doubled.
 import type { Db } from '../db/pool.js';
 import { pendingListingsSince, STALE_PENDING_MS, stillPending } from '../db/pending-listings-repo.js';
-import type { ListingFlowProducer, ListingWork } from '../queues/flows.js';
+import { flowJobCount, type ListingFlowProducer, type ListingWork } from '../queues/flows.js';
 import type { QueueAdmin } from '../queues/queue-admin.js';
 import { noWorkerWatch } from '../queues/no-worker-warning.js';
 import { batchesUnder, batchJobsLimit, waitForRoom } from '../queues/queue-room.js';
@@ -41,7 +41,7 @@ export async function requeueLostListings(
   const result: RequeueLostResult = { pending: 0, inFlight: 0, requeued: [] };
   const maxJobs = batchJobsLimit(opts.maxQueuedJobs);
   const watch = noWorkerWatch(deps.admin, deps.warn ?? (() => {}));
-  const jobsOf = (w: ListingWork) => w.images.length + 2;
+  const jobsOf = (w: ListingWork) => flowJobCount(w.images.length);
   let afterId = '';
   for (;;) {
     const page = await pendingListingsSince(deps.db, { before, afterId, limit: PAGE });

@@ -4,7 +4,7 @@
 // listing-created webhook included. Instead listings go in chunks, and before each chunk the producer
 // waits until the chunk fits under `maxQueuedJobs` unfinished jobs (src/queues/queue-room.ts).
 import type { Db } from '../db/pool.js';
-import type { ListingFlowProducer } from '../queues/flows.js';
+import { flowJobCount, type ListingFlowProducer } from '../queues/flows.js';
 import type { QueueAdmin } from '../queues/queue-admin.js';
 import { noWorkerWatch } from '../queues/no-worker-warning.js';
 import { batchesUnder, batchJobsLimit, waitForRoom } from '../queues/queue-room.js';
@@ -51,10 +51,10 @@ export function photosOf(process: readonly ListingWithPhotos[], enqueued: readon
   return n;
 }
 
-/** The jobs one listing's flow adds: an image-clean child per photo, a text-embed child and the infer parent. */
+/** The jobs these listings' flows add to the queues. */
 export function jobsOfFlows(work: readonly ListingWithPhotos[]): number {
   let n = 0;
-  for (const w of work) n += w.photos.length + 2;
+  for (const w of work) n += flowJobCount(w.photos.length);
   return n;
 }
 
@@ -71,7 +71,7 @@ export async function submitInChunks(
   opts: ChunkedSubmitOptions,
 ): Promise<ChunkedSubmitResult> {
   const size = opts.chunkListings ?? SUBMIT_CHUNK_LISTINGS;
-  const chunks = batchesUnder(work.process, size, batchJobsLimit(opts.maxQueuedJobs), (w) => w.photos.length + 2);
+  const chunks = batchesUnder(work.process, size, batchJobsLimit(opts.maxQueuedJobs), (w) => flowJobCount(w.photos.length));
   const total: ChunkedSubmitResult = { enqueued: [], unchanged: [], skipped: [], enqueuedPhotos: 0 };
   // One watch for the whole submit: "no worker" is said once, not once per chunk.
   const watch = noWorkerWatch(deps.admin, deps.warn);

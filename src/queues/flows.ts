@@ -44,6 +44,11 @@ export function defaultJobOptions(config: RetryConfig): JobsOptions {
   };
 }
 
+/** Jobs one listing's flow adds to the queues: an image-clean child per photo, the text-embed child and the infer parent. */
+export function flowJobCount(photos: number): number {
+  return photos + 2;
+}
+
 export function buildListingFlow(work: ListingWork, config: RetryConfig): FlowJob {
   const base = defaultJobOptions(config);
   const revision = work.revision ?? 0;
