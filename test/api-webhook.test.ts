@@ -10,6 +10,8 @@ import { SubmitBatcher } from '../src/api/submit-batcher.js';
 import { buildListing } from '../src/domain/listing.js';
 import { renderSyntheticPhoto } from '../src/images/index.js';
 import { QueueAdmin } from '../src/queues/queue-admin.js';
+import { lockListingsForStore } from '../src/db/submit-repo.js';
+import type { Queryable } from '../src/db/pool.js';
 import { startTestApi, type TestApi } from './support/api.js';
 import { createTestPipeline, type TestPipeline } from './support/pipeline.js';
 
@@ -192,6 +194,54 @@ describe('POST /webhooks/listing-created: accepted deliveries', () => {
     expect(again.status).toBe(409);
     expect(((await again.json()) as { message: string }).message).toMatch(/already received/);
     await waitFor('the replayed listing to be processed', async () => (await statusOf('replayed')).status === 'processed');
+  });
+
+  /**
+   * Holds the listing's store lock (the lock every producer takes before storing it) until `fn` ends, and
+   * starts a delivery that blocks on it; `fn` runs once that delivery is waiting on Postgres, i.e. after it
+   * claimed the request, so it is "in progress" for as long as `fn` runs.
+   */
+  async function withDeliveryBlocked(listingId: string, raw: string, timestamp: number, fn: (blocked: { pid: number }) => Promise<void>): Promise<Response> {
+    let first: Promise<Response> | undefined;
+    await t.db.withTransaction(async (tx: Queryable) => {
+      await lockListingsForStore(tx, [listingId]);
+      const me = (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      first = api.deliver(null, { raw, timestamp });
+      const pid = await waitFor('the first attempt to wait on the store lock', async () =>
+        (await tx.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [me])).rows[0]?.pid);
+      await fn({ pid });
+    });
+    return first!;
+  }
+
+  it('asks a copy of a request still being processed to retry (429), not to treat it as delivered; afterwards it is a replay (409)', async () => {
+    const ts = Math.floor(Date.now() / 1000);
+    const raw = JSON.stringify(listing('inflight'));
+    const first = await withDeliveryBlocked('inflight', raw, ts, async () => {
+      const copy = await api.deliver(null, { raw, timestamp: ts });
+      expect(copy.status).toBe(429);
+      expect(copy.headers.get('retry-after')).toBe('2');
+      expect(((await copy.json()) as { message: string }).message).toMatch(/being processed by another attempt/);
+    });
+    expect(first.status).toBe(202);
+    const later = await api.deliver(null, { raw, timestamp: ts });
+    expect(later.status).toBe(409);
+    await waitFor('the listing to be processed', async () => (await statusOf('inflight')).status === 'processed');
+  });
+
+  it('takes the same signed request again when the attempt that was running when a copy arrived fails', async () => {
+    const ts = Math.floor(Date.now() / 1000);
+    const raw = JSON.stringify(listing('inflight-fails'));
+    const first = await withDeliveryBlocked('inflight-fails', raw, ts, async ({ pid }) => {
+      expect((await api.deliver(null, { raw, timestamp: ts })).status).toBe(429);
+      // The first attempt's Postgres session ends under it (a failover, an operator): it fails with 5xx.
+      await t.db.query('SELECT pg_terminate_backend($1)', [pid]);
+    });
+    expect(first.status).toBeGreaterThanOrEqual(500);
+    expect(await t.db.query('SELECT 1 FROM listings WHERE id = $1', ['inflight-fails'])).toMatchObject({ rows: [] });
+    // The sender's retry of the very same bytes is taken, and the listing is processed.
+    expect((await api.deliver(null, { raw, timestamp: ts })).status).toBe(202);
+    await waitFor('the retried listing to be processed', async () => (await statusOf('inflight-fails')).status === 'processed');
   });
 
   it('acknowledges a repeat delivery of an unchanged listing without reprocessing it', async () => {

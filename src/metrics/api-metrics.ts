@@ -19,7 +19,7 @@ export function createApiMetrics(metrics: Metrics) {
     }),
     webhook: new client.Counter({
       name: `${METRIC_PREFIX}webhook_deliveries_total`,
-      help: 'Listing-created deliveries by outcome (accepted, unchanged, bad_signature, replay, invalid).',
+      help: 'Listing-created deliveries by outcome (accepted, unchanged, bad_signature, replay, in_progress, invalid).',
       labelNames: ['outcome'] as const,
       registers,
     }),

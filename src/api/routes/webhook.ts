@@ -7,6 +7,7 @@ import type { Config } from '../../config.js';
 import type { Db } from '../../db/pool.js';
 import type { ListingFlowProducer } from '../../queues/flows.js';
 import { ApiError } from '../errors.js';
+import { DeliveryLedger } from '../delivery-ledger.js';
 import { SubmitBatcher } from '../submit-batcher.js';
 import type { ApiMetrics } from '../../metrics/api-metrics.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../signature.js';
@@ -19,6 +20,9 @@ export interface WebhookDeps {
   producer: ListingFlowProducer;
   metrics: ApiMetrics;
 }
+
+/** How long a copy of a request still being processed is asked to wait (`retry-after`). */
+const IN_PROGRESS_RETRY_SECONDS = 2;
 
 const accepted = {
   type: 'object',
@@ -34,7 +38,7 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
   // In this plugin's scope only: JSON arrives as raw bytes, because the signature covers the exact bytes.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  const seenKey = (digest: string) => `${config.QUEUE_PREFIX}:webhook:seen:${digest}`;
+  const ledger = new DeliveryLedger(deps.redis, config.QUEUE_PREFIX);
   const submitter = new SubmitBatcher({ db: deps.db, producer: deps.producer });
 
   app.post('/webhooks/listing-created', {
@@ -70,27 +74,39 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
       throw new ApiError(401, check.reason);
     }
     // A signature stays valid until its timestamp leaves the window; remember it exactly that long.
-    const ttl = Math.max(1, check.timestamp + config.WEBHOOK_TOLERANCE_SECONDS - Math.floor(receivedAt / 1000) + 1);
-    const first = await deps.redis.set(seenKey(check.digest), '1', 'EX', ttl, 'NX');
-    if (first === null) {
+    const windowLeft = () => Math.max(1, check.timestamp + config.WEBHOOK_TOLERANCE_SECONDS - Math.floor(Date.now() / 1000) + 1);
+    const claim = await ledger.claim(check.digest, windowLeft());
+    if (claim === 'done') {
       deps.metrics.webhook.inc({ outcome: 'replay' });
       throw new ApiError(409, 'This exact signed request was already received (a replay); a retry must be signed again with a fresh timestamp.');
     }
+    if (claim === 'in_progress') {
+      // Not "already received": the running attempt may still fail. Retrying these same bytes shortly
+      // gets 409 if that attempt was taken, or is taken itself if it failed.
+      deps.metrics.webhook.inc({ outcome: 'in_progress' });
+      void reply.header('retry-after', String(IN_PROGRESS_RETRY_SECONDS));
+      throw new ApiError(429, `This exact signed request is being processed by another attempt right now; retry in ${IN_PROGRESS_RETRY_SECONDS} s (a 409 then means that attempt was taken).`);
+    }
+    let taken: { status: 200 | 202; listingId: string };
     try {
       const { work, uploads } = parseWebhookBody(req.body, { allowHosts: config.PHOTO_HOST_ALLOWLIST, maxPhotoBytes: config.IMAGE_MAX_BYTES });
       const enqueued = (await submitter.submit(work, receivedAt, uploads)) === 'enqueued';
-      const listingId = work.listing.id;
-      const statusUrl = `/listings/${encodeURIComponent(listingId)}`;
-      deps.metrics.webhook.inc({ outcome: enqueued ? 'accepted' : 'unchanged' });
-      return reply
-        .status(enqueued ? 202 : 200)
-        .header('location', statusUrl)
-        .send({ status: enqueued ? 'accepted' : 'unchanged', listingId, statusUrl });
+      taken = { status: enqueued ? 202 : 200, listingId: work.listing.id };
     } catch (err) {
       // The delivery was not taken: let the same signed request be sent again (e.g. after a 503).
-      await deps.redis.del(seenKey(check.digest)).catch(() => undefined);
+      await ledger.release(check.digest).catch(() => undefined);
       if (err instanceof ApiError) deps.metrics.webhook.inc({ outcome: 'invalid' });
       throw err;
     }
+    // The listing is stored; a lost "done" mark only means a copy arriving later is taken again
+    // (idempotently: same content, same flow), so it does not fail the delivery.
+    await ledger.complete(check.digest, windowLeft()).catch((err: unknown) => req.log.warn({ err }, 'could not mark the webhook delivery as taken'));
+    const enqueued = taken.status === 202;
+    const statusUrl = `/listings/${encodeURIComponent(taken.listingId)}`;
+    deps.metrics.webhook.inc({ outcome: enqueued ? 'accepted' : 'unchanged' });
+    return reply
+      .status(taken.status)
+      .header('location', statusUrl)
+      .send({ status: enqueued ? 'accepted' : 'unchanged', listingId: taken.listingId, statusUrl });
   });
 }
