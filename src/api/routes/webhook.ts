@@ -76,17 +76,19 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
     // A signature stays valid until its timestamp leaves the window; remember it exactly that long.
     const windowLeft = () => Math.max(1, check.timestamp + config.WEBHOOK_TOLERANCE_SECONDS - Math.floor(Date.now() / 1000) + 1);
     const claim = await ledger.claim(check.digest, windowLeft());
-    if (claim === 'done') {
+    if (claim.state === 'done') {
       deps.metrics.webhook.inc({ outcome: 'replay' });
       throw new ApiError(409, 'This exact signed request was already received (a replay); a retry must be signed again with a fresh timestamp.');
     }
-    if (claim === 'in_progress') {
+    if (claim.state === 'in_progress') {
       // Not "already received": the running attempt may still fail. Retrying these same bytes shortly
       // gets 409 if that attempt was taken, or is taken itself if it failed.
       deps.metrics.webhook.inc({ outcome: 'in_progress' });
       void reply.header('retry-after', String(IN_PROGRESS_RETRY_SECONDS));
       throw new ApiError(429, `This exact signed request is being processed by another attempt right now; retry in ${IN_PROGRESS_RETRY_SECONDS} s (a 409 then means that attempt was taken).`);
     }
+    const { token } = claim;
+    const stopKeepAlive = ledger.keepAlive(check.digest, token, (err) => req.log.warn({ err }, 'could not extend the webhook delivery\'s in-progress mark'));
     let taken: { status: 200 | 202; listingId: string };
     try {
       const { work, uploads } = parseWebhookBody(req.body, { allowHosts: config.PHOTO_HOST_ALLOWLIST, maxPhotoBytes: config.IMAGE_MAX_BYTES });
@@ -94,10 +96,12 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
       taken = { status: enqueued ? 202 : 200, listingId: work.listing.id };
     } catch (err) {
       // The delivery was not taken: let the same signed request be sent again (e.g. after a 503).
-      await ledger.release(check.digest).catch(() => undefined);
+      stopKeepAlive();
+      await ledger.release(check.digest, token).catch(() => undefined);
       if (err instanceof ApiError) deps.metrics.webhook.inc({ outcome: 'invalid' });
       throw err;
     }
+    stopKeepAlive();
     // The listing is stored; a lost "done" mark only means a copy arriving later is taken again
     // (idempotently: same content, same flow), so it does not fail the delivery.
     await ledger.complete(check.digest, windowLeft()).catch((err: unknown) => req.log.warn({ err }, 'could not mark the webhook delivery as taken'));
