@@ -1,6 +1,6 @@
 // The built-in sample catalogue (generated here, no shared data needed) carries planted dirty rows:
 // a duplicate, broken photos, a bad row and an orphan photo. Each must end in Postgres with a reason.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,5 +70,21 @@ describe('backfill of the built-in sample catalogue', () => {
     expect(shown.rowRejects.rejects[0]).toMatchObject({ file: expect.stringMatching(/\.csv$/), line: expect.any(Number) });
     // An unknown run says what to run instead, and the command fails.
     await expect(t.cli(['runs', 'show', String(id + 1000)])).rejects.toThrow(/There is no run \d+; `npm run cli -- runs list`/);
+  }, 120_000);
+
+  it('a Products.csv found broken part-way fails the run and keeps the rows it rejected until then, with the failed run', async () => {
+    // The sample's rows, then more quotes that never close than the reader resumes after: it gives up.
+    const broken = path.join(dir, 'Broken.csv');
+    const good = (await readFile(sample.productsPath, 'utf8')).trimEnd();
+    const bad = Array.from({ length: 1002 }, (_, i) => `${90_000 + i},"never closed,x,Other Goods,y,\u00a31,z`).join('\n');
+    await writeFile(broken, `${good}\n${bad}\n`);
+    await expect(t.cli(['backfill', '--products', broken, '--images', sample.imagesPath, '--image-dir', sample.imageDir])).rejects.toThrow(/quoting is broken throughout/);
+
+    const { rows: runs } = await t.db.query<{ id: number; status: string }>(`SELECT id, status FROM runs WHERE source = $1`, [broken]);
+    expect(runs).toEqual([{ id: expect.any(Number), status: 'failed' }]);
+    const { rows } = await t.db.query<{ file: string; line: number; reason: string }>('SELECT file, line, reason FROM row_rejects WHERE run_id = $1 ORDER BY line', [runs[0]!.id]);
+    // The sample's planted bad row, and the unparsable lines read before the reader gave up.
+    expect(rows.some((r) => r.line === sample.quirks.rejectedProductLine && r.file === broken)).toBe(true);
+    expect(rows.filter((r) => /quote/i.test(r.reason)).length).toBeGreaterThanOrEqual(1000);
   }, 120_000);
 });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSampleCatalogue } from '../src/catalogue/generate-sample.js';
-import { loadCatalogue } from '../src/catalogue/load-catalogue.js';
+import { CatalogueReader } from '../src/catalogue/catalogue-reader.js';
 import { PROJECT_ROOT } from '../src/config.js';
 import { catalogueWork } from '../src/pipeline/backfill.js';
 import { submitListings } from '../src/pipeline/submit-listings.js';
@@ -107,7 +107,9 @@ describe.skipIf(!which('prometheus'))(`dashboard and alert expressions against a
     // A few live listings (outside any run, as the webhook submits them) for the live latency series.
     const redis = new Redis(t.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
     const producer = new ListingFlowProducer(redis, { ...t.config, QUEUE_PREFIX: t.prefix });
-    const work = catalogueWork(await loadCatalogue(live), live.imageDir);
+    const pieces = catalogueWork(await CatalogueReader.open(live), 3);
+    const work = (await pieces.next()).value!;
+    await pieces.return(undefined); // closes the catalogue file it was reading
     const submitted = await submitListings({ db: t.db, producer }, { process: work.process.slice(0, 3), skip: [], source: 'webhook', runId: null });
     await producer.close();
     redis.disconnect();

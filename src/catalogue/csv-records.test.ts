@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,6 +112,24 @@ describe('readCsvRecords', () => {
       [5, '3'],
     ]);
     expect(items[1]?.kind === 'unparsable' && items[1].reason).toMatch(/line 3 .*reading carried on at line 4/);
+  });
+
+  it('reads the file it opened to its end, passes after an unclosed quote included, when a new file replaces it meanwhile', async () => {
+    const file = path.join(dir, 'replaced.csv');
+    await writeFile(file, ',a,b,c\n0,old,ok,ok\n1,"never closed,y,z\n2,old,ok,ok\n');
+    const records = readCsvRecords(file, { header });
+    const first = await records.next();
+    expect(first.value).toMatchObject({ kind: 'record', fields: ['0', 'old', 'ok', 'ok'] });
+    // A new export is renamed into place while the backfill is still reading (and before its resume pass).
+    const next = path.join(dir, 'replaced.next.csv');
+    await writeFile(next, ',a,b,c\n0,new,ok,ok\n1,new,ok,ok\n2,new,ok,ok\n3,new,ok,ok\n');
+    await rename(next, file);
+    const rest: CsvItem[] = [];
+    for await (const item of { [Symbol.asyncIterator]: () => records }) rest.push(item);
+    expect(rest.map((i) => (i.kind === 'record' ? [i.line, i.fields[1]] : [i.kind, i.line]))).toEqual([
+      ['unparsable', 3],
+      [4, 'old'],
+    ]);
   });
 
   it('reports an unclosed quote at the end of the file', async () => {

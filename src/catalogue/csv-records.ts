@@ -1,7 +1,8 @@
 // Streams the records of one catalogue CSV file through csv-parse, configured for the research export:
 // only "\n" ends a record (fields hold stray bare "\r"), every record carries the physical line it
 // starts on, and a record csv-parse cannot read becomes an `unparsable` item instead of ending the run.
-import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 import { CsvLineIndex } from './line-index.js';
@@ -63,19 +64,54 @@ const MAX_RESUMES = 1000;
  * at the next physical line, in a fresh parser, so the records after it are not lost.
  */
 export async function* readCsvRecords(path: string, options: ReadCsvOptions): AsyncGenerator<CsvItem> {
-  let skipLines = 0;
-  const known: { layout: HeaderLayout | null } = { layout: null };
-  for (let resumes = 0; ; resumes++) {
-    const resumeAfter = yield* readPass(path, options, skipLines, known);
-    if (resumeAfter === null) return;
-    if (resumes >= MAX_RESUMES) {
-      throw new CatalogueFileError(
-        `${path} has more than ${MAX_RESUMES} quotes that are never closed (the last on line ${resumeAfter}); ` +
-          'its quoting is broken throughout, so fix the file and run again.',
-      );
+  // One open file for every pass: a backfill reads its catalogue for as long as the pools take, and a
+  // file replaced meanwhile (a new nightly export renamed into place) must not be switched to part-way.
+  const file = await openForReading(path);
+  try {
+    let skipLines = 0;
+    const known: { layout: HeaderLayout | null } = { layout: null };
+    for (let resumes = 0; ; resumes++) {
+      const resumeAfter = yield* readPass(path, file, options, skipLines, known);
+      if (resumeAfter === null) return;
+      if (resumes >= MAX_RESUMES) {
+        throw new CatalogueFileError(
+          `${path} has more than ${MAX_RESUMES} quotes that are never closed (the last on line ${resumeAfter}); ` +
+            'its quoting is broken throughout, so fix the file and run again.',
+        );
+      }
+      skipLines = resumeAfter;
     }
-    skipLines = resumeAfter;
+  } finally {
+    await file.close();
   }
+}
+
+async function openForReading(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    throw fileError(path, err);
+  }
+}
+
+/**
+ * The file's bytes from its start, read at explicit positions. Not fs.createReadStream over the handle:
+ * destroying such a stream (a pass that stops early) closes the descriptor even with autoClose off.
+ */
+async function* bytesOf(file: FileHandle, chunkBytes = 64 * 1024): AsyncGenerator<Buffer> {
+  for (let position = 0; ; ) {
+    const buffer = Buffer.allocUnsafe(chunkBytes);
+    const { bytesRead } = await file.read(buffer, 0, chunkBytes, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield buffer.subarray(0, bytesRead);
+  }
+}
+
+function fileError(path: string, err: unknown): CatalogueFileError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new CatalogueFileError(`${path} does not exist; check the catalogue path.`, { cause: err });
+  return new CatalogueFileError(`Reading ${path} failed: ${(err as Error).message}. Check the file and run again.`, { cause: err });
 }
 
 /**
@@ -85,6 +121,7 @@ export async function* readCsvRecords(path: string, options: ReadCsvOptions): As
  */
 async function* readPass(
   path: string,
+  file: FileHandle,
   options: ReadCsvOptions,
   skipLines: number,
   known: { layout: HeaderLayout | null },
@@ -121,7 +158,8 @@ async function* readPass(
       return undefined;
     },
   });
-  const source = createReadStream(path);
+  // Each pass reads the one open file from its start; the handle stays open for the next pass.
+  const source = Readable.from(bytesOf(file), { objectMode: false });
   // pipeline() forwards a read error (missing file, permissions) to the parser, so the loop below throws it.
   pipeline(source, index, parser, () => undefined);
 
@@ -177,9 +215,7 @@ async function* readPass(
     }
   } catch (err) {
     if (err instanceof CatalogueFileError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new CatalogueFileError(`${path} does not exist; check the catalogue path.`, { cause: err });
-    throw new CatalogueFileError(`Reading ${path} failed: ${(err as Error).message}. Check the file and run again.`, { cause: err });
+    throw fileError(path, err);
   } finally {
     // Stops reading when the caller leaves early (a limit); harmless once the stream has ended.
     source.destroy();

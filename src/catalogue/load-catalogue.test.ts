@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
-import { loadCatalogue } from './load-catalogue.js';
+import { CatalogueReader } from './catalogue-reader.js';
+import { loadCatalogue, type Catalogue } from './load-catalogue.js';
 import { assertAccounted, findMissingPhotos, summariseCatalogue } from './report.js';
 
 let dir: string;
@@ -102,6 +103,68 @@ describe('loadCatalogue on a dirty fixture', () => {
   });
 });
 
+/** Reads a catalogue through the streaming reader in chunks of `size`, checking every chunk's size. */
+async function streamed(paths: { productsPath: string; imagesPath: string; imageDir: string; limit?: number }, size: number) {
+  const reader = await CatalogueReader.open(paths);
+  const listings: string[] = [];
+  const duplicates: string[] = [];
+  const photos: string[] = [];
+  let chunks = 0;
+  for await (const chunk of reader.chunks(size)) {
+    chunks++;
+    expect(chunk.listings.length).toBeLessThanOrEqual(size);
+    listings.push(...chunk.listings.map((l) => l.id));
+    duplicates.push(...chunk.duplicates.map((d) => d.id));
+    for (const l of chunk.listings) photos.push(...reader.photosOf(l.id).map((p) => p.id));
+  }
+  return { reader, listings, duplicates, photos, chunks, tail: reader.tail() };
+}
+
+/** The parts of a loaded catalogue that the streamed read must reproduce exactly. */
+function loadedParts(c: Catalogue) {
+  return {
+    listings: c.listings.map((l) => l.id),
+    duplicates: c.duplicates.map((d) => d.id),
+    photos: c.listings.flatMap((l) => l.imageIds.filter((id) => c.images.get(id)?.listingId === l.id)),
+  };
+}
+
+describe('CatalogueReader (the backfill reads catalogues a chunk at a time)', () => {
+  it('streams the same listings, duplicates, photos, rejects and counts as the whole load, in chunks of any size', async () => {
+    const paths = await writeFixture('stream');
+    const whole = await loadCatalogue(paths);
+    for (const size of [1, 2, 100]) {
+      const s = await streamed(paths, size);
+      expect({ listings: s.listings, duplicates: s.duplicates, photos: s.photos }).toEqual(loadedParts(whole));
+      // Three kept listings; the duplicate read after the first rides in the chunk that is open then.
+      expect(s.chunks).toBe(Math.ceil(3 / size));
+      expect(s.tail.rejects).toEqual(whole.rejects);
+      expect(s.tail.orphanImages).toEqual(whole.orphanImages);
+      expect(s.tail.counts).toEqual(whole.counts);
+    }
+    // A duplicate's own photos are still at hand for storing it as skipped.
+    expect((await CatalogueReader.open(paths)).photosOf(U(5)).map((p) => p.id)).toEqual([U(103)]);
+  });
+
+  it('stops at the limit as the whole load does', async () => {
+    const paths = { ...(await writeFixture('stream-limit')), limit: 2 };
+    const s = await streamed(paths, 1);
+    const whole = await loadCatalogue(paths);
+    expect(s.listings).toEqual([U(1), U(2)]);
+    expect(s.tail.counts).toEqual(whole.counts);
+    expect(s.tail.counts.truncated).toBe(true);
+  });
+
+  it('says so when the tail is asked for before the read ends, or the catalogue is read twice', async () => {
+    const reader = await CatalogueReader.open(await writeFixture('stream-misuse'));
+    expect(() => reader.tail()).toThrow(/only after every chunk has been read/);
+    const first = reader.chunks(1);
+    await first.next();
+    expect(() => reader.tail()).toThrow(/only after every chunk has been read/);
+    await expect(reader.chunks(1).next()).rejects.toThrow(/reads its catalogue once/);
+  });
+});
+
 const fbm = path.join(loadConfig().SHARED_DIR, 'data', 'fbm');
 describe.skipIf(!existsSync(path.join(fbm, 'Products.csv')))(`the real catalogue sample (reads ${fbm}; skipped when it is absent)`, () => {
   it('loads 6,097 listings and 10,734 image rows with every row accounted for', async () => {
@@ -117,5 +180,10 @@ describe.skipIf(!existsSync(path.join(fbm, 'Products.csv')))(`the real catalogue
     expect(missing).toHaveLength(0);
     expect(new Set(c.listings.map((l) => l.label)).size).toBe(13);
     expect(c.listings.every((l) => l.price !== null && !/\r/.test(l.descriptionRaw + l.nameRaw + l.location))).toBe(true);
+
+    const s = await streamed({ productsPath: path.join(fbm, 'Products.csv'), imagesPath: path.join(fbm, 'Images.csv'), imageDir: path.join(fbm, 'images') }, 1000);
+    expect(s.chunks).toBe(7);
+    expect({ listings: s.listings, duplicates: s.duplicates, photos: s.photos }).toEqual(loadedParts(c));
+    expect(s.tail.counts).toEqual(c.counts);
   });
 });

@@ -8,12 +8,12 @@ import type { Listing } from './listing.js';
 
 export type DedupeFields = Pick<Listing, 'id' | 'nameRaw' | 'location' | 'descriptionRaw' | 'createTime' | 'price' | 'priceRaw'>;
 
-/** A digest of the duplicate key: fixed size, so a large catalogue's seen-set stays small. */
+/** A digest of the duplicate key: fixed size (44 base64 characters), so a large catalogue's seen-set stays small. */
 export function duplicateKey(listing: DedupeFields): string {
   const price = listing.price === null ? ['raw', nfc(listing.priceRaw)] : ['value', listing.price];
   // NFC: canonically equal text (precomposed or combining accents) is the same text.
   const key = JSON.stringify([nfc(listing.nameRaw), nfc(listing.location), nfc(listing.descriptionRaw), listing.createTime, price]);
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return createHash('sha256').update(key, 'utf8').digest('base64');
 }
 
 /** Streaming form: feed listings in file order; each call says which earlier listing it duplicates. */

@@ -1,18 +1,17 @@
-// The catalogue backfill: load and clean a catalogue, store it, enqueue only new or changed listings,
-// then (optionally) wait for the pools to finish while reporting progress, and record the run.
-import path from 'node:path';
+// The catalogue backfill: read and clean a catalogue a chunk at a time, store it, enqueue only new or
+// changed listings, then (optionally) wait for the pools to finish while reporting progress, and record
+// the run. The catalogue is streamed (CatalogueReader), so its size is not bounded by the heap.
 import type { Db } from '../db/pool.js';
 import { countImagesByStatus } from '../db/images-repo.js';
 import { countByStatus } from '../db/listings-repo.js';
 import { finishRun, failRun, recordRowRejects, startRun } from '../db/runs-repo.js';
 import { runFailureReasons, runProgress, type ReasonCount, type RunProgress } from '../db/run-progress-repo.js';
-import { loadCatalogue, type Catalogue } from '../catalogue/load-catalogue.js';
+import { CatalogueReader, type CatalogueChunk } from '../catalogue/catalogue-reader.js';
 import type { Logger } from '../logging.js';
 import type { ListingFlowProducer } from '../queues/flows.js';
 import type { QueueAdmin } from '../queues/queue-admin.js';
 import { noWorkerWatch } from '../queues/no-worker-warning.js';
-import { submitInChunks } from './submit-in-chunks.js';
-import type { ListingWithPhotos, SkippedListing } from './submit-listings.js';
+import { SUBMIT_CHUNK_LISTINGS, submitInChunks, type SubmitWork } from './submit-in-chunks.js';
 
 export interface BackfillOptions {
   productsPath: string;
@@ -24,7 +23,7 @@ export interface BackfillOptions {
   wait?: boolean;
   /**
    * BACKFILL_MAX_QUEUED_JOBS: unfinished jobs in the pool queues above which the next chunk of the
-   * catalogue waits before it is enqueued (0 or absent: the whole catalogue at once).
+   * catalogue waits before it is enqueued (0 or absent: never wait; the catalogue still goes in chunks).
    */
   maxQueuedJobs?: number;
   pollMs?: number;
@@ -64,50 +63,54 @@ export interface BackfillDeps {
   log: Logger;
 }
 
-/** Splits a loaded catalogue into listings to process and stored-but-skipped duplicates. */
-export function catalogueWork(catalogue: Catalogue, imageDir: string): { process: ListingWithPhotos[]; skip: SkippedListing[] } {
-  const photosOf = (listingId: string, imageIds: string[]) =>
-    imageIds.flatMap((id) => {
-      const img = catalogue.images.get(id);
-      return img && img.listingId === listingId ? [{ imageId: id, source: img.path }] : [];
-    });
-  const process = catalogue.listings.map((listing) => ({ listing, photos: photosOf(listing.id, listing.imageIds) }));
-  // A duplicate's photos are orphans to the catalogue; they are stored (as skipped) with the duplicate.
-  const dupPhotos = new Map<string, { imageId: string; source: string }[]>();
-  for (const o of catalogue.orphanImages) {
-    if (o.cause !== 'listing-duplicate') continue;
-    const list = dupPhotos.get(o.productId) ?? [];
-    list.push({ imageId: o.id, source: path.join(imageDir, `${o.id}.jpg`) });
-    dupPhotos.set(o.productId, list);
-  }
-  const skip = catalogue.duplicates.map((d) => ({
-    listing: d.listing,
-    photos: dupPhotos.get(d.id) ?? [],
-    reason: `Duplicate of listing ${d.duplicateOf} (same name, location, description, time and price); the first occurrence is kept.`,
-  }));
-  return { process, skip };
+/** One chunk of a catalogue as submit work: listings to process, and duplicates stored as skipped. */
+export function chunkWork(chunk: CatalogueChunk, reader: Pick<CatalogueReader, 'photosOf'>): SubmitWork {
+  const photos = (listingId: string) => reader.photosOf(listingId).map((img) => ({ imageId: img.id, source: img.path }));
+  return {
+    process: chunk.listings.map((listing) => ({ listing, photos: photos(listing.id) })),
+    // A duplicate's photos are orphans to the catalogue; they are stored (as skipped) with the duplicate.
+    skip: chunk.duplicates.map((d) => ({
+      listing: d.listing,
+      photos: photos(d.id),
+      reason: `Duplicate of listing ${d.duplicateOf} (same name, location, description, time and price); the first occurrence is kept.`,
+    })),
+  };
+}
+
+/** The catalogue as a stream of submit work, `size` listings a piece. */
+export async function* catalogueWork(reader: CatalogueReader, size = SUBMIT_CHUNK_LISTINGS): AsyncGenerator<SubmitWork> {
+  for await (const chunk of reader.chunks(size)) yield chunkWork(chunk, reader);
 }
 
 export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Promise<BackfillSummary> {
   const started = Date.now();
-  const catalogue = await loadCatalogue(opts);
+  const reader = await CatalogueReader.open(opts);
   const run = await startRun(deps.db, {
     kind: opts.kind ?? 'backfill',
     source: opts.productsPath,
     options: { productsPath: opts.productsPath, imagesPath: opts.imagesPath, imageDir: opts.imageDir, limit: opts.limit ?? null },
   });
+  // Rejected rows are recorded as the read finds them (Images.csv's at once, Products.csv's with each
+  // chunk), so that `runs show` lists them for a run still waiting on the pools, or one that failed.
+  let recorded = 0;
+  const recordNewRejects = async () => {
+    const all = reader.rejectsSoFar();
+    if (all.length === recorded) return;
+    const fresh = all.slice(recorded);
+    await recordRowRejects(deps.db, run.id, fresh.map((r) => ({ file: r.file, line: r.line, reason: r.reason })));
+    recorded = all.length;
+  };
+  async function* work(): AsyncGenerator<SubmitWork> {
+    for await (const piece of catalogueWork(reader)) {
+      await recordNewRejects();
+      yield piece;
+    }
+  }
   try {
-    // Rows that never became listings (bad rows, photos of unknown listings) are kept with their reason.
-    await recordRowRejects(deps.db, run.id, [
-      ...catalogue.rejects.map((r) => ({ file: r.file, line: r.line, reason: r.reason })),
-      ...catalogue.orphanImages
-        .filter((o) => o.cause !== 'listing-duplicate')
-        .map((o) => ({ file: opts.imagesPath, line: o.line, reason: o.reason })),
-    ]);
-    const work = catalogueWork(catalogue, opts.imageDir);
+    await recordNewRejects();
     const warn = (message: string) => deps.log.warn(message);
     let reading = false;
-    const submitted = await submitInChunks({ ...deps, warn }, work, {
+    const submitted = await submitInChunks({ ...deps, warn }, work(), {
       source: opts.kind ?? 'backfill',
       runId: run.id,
       maxQueuedJobs: opts.maxQueuedJobs ?? 0,
@@ -123,6 +126,15 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
           .finally(() => (reading = false));
       },
     });
+    // The rest of the rejects, and images whose listing is missing or rejected: known once the whole
+    // catalogue has been read (a duplicate's images are stored with it, as skipped).
+    await recordNewRejects();
+    const catalogue = reader.tail();
+    await recordRowRejects(
+      deps.db,
+      run.id,
+      catalogue.orphanImages.filter((o) => o.cause !== 'listing-duplicate').map((o) => ({ file: opts.imagesPath, line: o.line, reason: o.reason })),
+    );
     deps.log.info({ runId: run.id, enqueued: submitted.enqueued.length, unchanged: submitted.unchanged.length }, 'catalogue submitted');
 
     let incomplete: string | undefined;
@@ -169,6 +181,9 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
     await finishRun(deps.db, run.id, { ...summary } as Record<string, unknown>);
     return summary;
   } catch (err) {
+    // Listings of the chunks submitted before the failure stay stored and queued (each row was
+    // validated on its own); the rows rejected until then are kept with the failed run.
+    await recordNewRejects().catch(() => undefined);
     await failRun(deps.db, run.id, (err as Error).message).catch(() => undefined);
     throw err;
   }

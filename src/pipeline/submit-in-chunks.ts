@@ -58,38 +58,55 @@ export function jobsOfFlows(work: readonly ListingWithPhotos[]): number {
   return n;
 }
 
+/** Listings to process and duplicates to store as skipped: a whole catalogue, or one piece of one. */
+export interface SubmitWork {
+  process: ListingWithPhotos[];
+  skip: SkippedListing[];
+}
+
+function isAsyncIterable<T>(value: unknown): value is AsyncIterable<T> {
+  return typeof (value as AsyncIterable<T>)[Symbol.asyncIterator] === 'function';
+}
+
 /**
  * submitListings over `process` in chunks of up to `chunkListings` listings and half the mark's jobs
  * (so that room for one always comes, even while other producers add jobs), each chunk with its share of
  * the skipped duplicates; waits for room in the queues before each chunk. A chunk is atomic in Postgres
  * as a whole submit is, so stopping part-way leaves stored listings whose flows are enqueued and
  * listings not stored at all, and the same backfill run again picks up exactly the rest.
+ *
+ * `work` may be a stream of pieces (the backfill reads its catalogue that way): each piece is chunked as
+ * it arrives, so only one piece is in memory at a time.
  */
 export async function submitInChunks(
   deps: ChunkedSubmitDeps,
-  work: { process: ListingWithPhotos[]; skip: SkippedListing[] },
+  work: SubmitWork | AsyncIterable<SubmitWork>,
   opts: ChunkedSubmitOptions,
 ): Promise<ChunkedSubmitResult> {
   const size = opts.chunkListings ?? SUBMIT_CHUNK_LISTINGS;
-  const chunks = batchesUnder(work.process, size, batchJobsLimit(opts.maxQueuedJobs), (w) => flowJobCount(w.photos.length));
   const total: ChunkedSubmitResult = { enqueued: [], unchanged: [], skipped: [], enqueuedPhotos: 0 };
   // One watch for the whole submit: "no worker" is said once, not once per chunk.
   const watch = noWorkerWatch(deps.admin, deps.warn);
-  const rounds = Math.max(1, chunks.length, Math.ceil(work.skip.length / size));
-  for (let k = 0; k < rounds; k++) {
-    const chunk = chunks[k] ?? [];
-    const skip = work.skip.slice(k * size, (k + 1) * size);
-    await waitForRoom(deps.admin, jobsOfFlows(chunk), {
-      maxQueuedJobs: opts.maxQueuedJobs,
-      pollMs: opts.pollMs,
-      watch,
-      onWait: () => opts.onWait?.(total),
-    });
-    const result = await submitListings({ db: deps.db, producer: deps.producer }, { process: chunk, skip, source: opts.source, runId: opts.runId });
-    total.enqueued.push(...result.enqueued);
-    total.unchanged.push(...result.unchanged);
-    total.skipped.push(...result.skipped);
-    total.enqueuedPhotos += photosOf(chunk, result.enqueued);
+  const pieces: AsyncIterable<SubmitWork> | SubmitWork[] = isAsyncIterable<SubmitWork>(work) ? work : [work];
+  for await (const piece of pieces) {
+    const chunks = batchesUnder(piece.process, size, batchJobsLimit(opts.maxQueuedJobs), (w) => flowJobCount(w.photos.length));
+    const rounds = Math.max(1, chunks.length, Math.ceil(piece.skip.length / size));
+    for (let k = 0; k < rounds; k++) {
+      const chunk = chunks[k] ?? [];
+      const skip = piece.skip.slice(k * size, (k + 1) * size);
+      if (chunk.length === 0 && skip.length === 0) continue;
+      await waitForRoom(deps.admin, jobsOfFlows(chunk), {
+        maxQueuedJobs: opts.maxQueuedJobs,
+        pollMs: opts.pollMs,
+        watch,
+        onWait: () => opts.onWait?.(total),
+      });
+      const result = await submitListings({ db: deps.db, producer: deps.producer }, { process: chunk, skip, source: opts.source, runId: opts.runId });
+      total.enqueued.push(...result.enqueued);
+      total.unchanged.push(...result.unchanged);
+      total.skipped.push(...result.skipped);
+      total.enqueuedPhotos += photosOf(chunk, result.enqueued);
+    }
   }
   return total;
 }
