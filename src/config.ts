@@ -133,6 +133,7 @@ const schema = z.object({
   PHOTO_FETCH_ALLOW_LOOPBACK: bool.default(false),
   /** How often the API re-reads the model manifest to pick up a new classifier or encoder. */
   API_MODEL_RELOAD_MS: int(200).default(5000),
+  API_MODEL_SWITCH_MIN_COVERAGE: decimal(0, 1).default(0.9),
   /** How often the API's vector index reads newly stored predictions. */
   SEARCH_INDEX_POLL_MS: int(50, 60_000).default(500),
   /** How often the index is rebuilt from scratch (drops deleted listings). */

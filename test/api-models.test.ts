@@ -301,7 +301,7 @@ describe('request edges on the real models', () => {
 });
 
 describe('model reloads', () => {
-  it('serves the encoders the classifier was trained on, and swaps a new matching set in at once', async () => {
+  it('serves the encoders the classifier was trained on, and swaps a new matching set in at once when its predictions are stored', async () => {
     const deps = s.api.deps;
     const env = loadConfig(s.t.env);
     // Refreshed by hand below; the timer never fires during the test.
@@ -329,11 +329,28 @@ describe('model reloads', () => {
       expect(answer.status).toBe(200);
       expect(answer.body.modelVersion).toBe(trainedOn.classifier);
 
-      // As after `train`: a classifier for the new encoders. All three and its index arrive in one swap.
+      // As after `train`: a classifier for the new encoders. Until `classify` has written its predictions,
+      // the live set and its index stay (switching would leave /similar and /search with an empty index).
       const old = currentModel(manifest, 'classifier');
       const classifier = await copy('classifier', { preprocessing: { ...old.preprocessing, textEncoder: text.version, imageEncoder: image.version } });
+      const liveRows = deps.index.size;
+      expect(liveRows).toBeGreaterThan(0);
+      await watcher.refresh();
+      expect(served()).toEqual(trainedOn);
+      expect(deps.index).toBe(beforeIndex);
+      expect((await fetch(`${s.api.url}/listings/${knownId}/similar?k=3`)).status).toBe(200);
+      // As after `classify`: its predictions (copies of the live ones, under its version). All three and its
+      // index arrive in one swap, the index already filled.
+      const copyPredictions = (version: string) =>
+        s.t.db.query(
+          `INSERT INTO predictions (listing_id, model_version, category, category_code, probabilities, modality, embedding)
+           SELECT listing_id, $2, category, category_code, probabilities, modality, embedding FROM predictions WHERE model_version = $1`,
+          [old.version, version],
+        );
+      await copyPredictions(classifier.version);
       await watcher.refresh();
       expect(served()).toEqual({ text: text.version, image: image.version, classifier: classifier.version });
+      expect(deps.index.size).toBe(liveRows);
       expect(deps.index).not.toBe(beforeIndex);
       expect(deps.index.modelVersion).toBe(classifier.version);
       const after = await post('/predict/text', form({ text: knownText }));
@@ -344,6 +361,7 @@ describe('model reloads', () => {
       // and the live set stays.
       const swapped = deps.models;
       const orphan = await copy('classifier', { preprocessing: { ...old.preprocessing, textEncoder: 'text-encoder@unregistered' } });
+      await copyPredictions(orphan.version);
       await expect(watcher.refresh()).rejects.toThrow(`Classifier ${orphan.version} was trained on text-encoder text-encoder@unregistered, which the manifest does not list`);
       expect(deps.models).toBe(swapped);
       expect((await post('/predict/text', form({ text: knownText }))).status).toBe(200);

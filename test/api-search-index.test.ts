@@ -92,6 +92,16 @@ describe('search index kept consistent with Postgres', () => {
     await rebuilding.sync();
     expect(rebuilding.size).toBe(5);
     expect(rebuilding.vectorOf('b')).toBeNull();
+
+    // A listing edited into a duplicate (skipped) or one whose new content failed keeps its old stored
+    // prediction, of content it no longer holds: it leaves at the next rebuild and does not come back.
+    await t.db.query("UPDATE listings SET status = 'skipped' WHERE id = 'c'");
+    await t.db.query("UPDATE listings SET status = 'failed' WHERE id = 'd'");
+    await rebuilding.sync();
+    expect(rebuilding.size).toBe(3);
+    expect(rebuilding.search(unit(8, 0), { k: 5 }).map((h) => h.id)).not.toEqual(expect.arrayContaining(['c']));
+    expect([rebuilding.vectorOf('c'), rebuilding.vectorOf('d')]).toEqual([null, null]);
+    await t.db.query("UPDATE listings SET status = 'processed' WHERE id IN ('c', 'd')");
     await rebuilding.close();
   });
 

@@ -3,9 +3,17 @@
 // encoders it was trained on) is opened beside the live one; for a new classifier, a new vector index
 // over its predictions is loaded too. Only then is the whole set swapped in, by replacing deps.models
 // and deps.index; requests read each once, so every request sees either the old set or the new one.
+//
+// A new classifier has no predictions until `classify` (or new traffic) writes them, so its index starts
+// empty: switching at once left /similar and /search answering nothing for every listing after each
+// `train`. The switch therefore waits until the new classifier's predictions number at least
+// API_MODEL_SWITCH_MIN_COVERAGE of the rows the live index holds (counted in Postgres before anything is
+// opened, so waiting costs one count per tick); an API with no live classifier or an empty index switches
+// at once, and so does a rollback to a classifier whose predictions are still stored.
 import type { Config } from '../config.js';
+import { countPredictions } from '../db/model-inputs-repo.js';
 import { CATEGORY_NAMES } from '../domain/category.js';
-import { readManifest, type ModelConfig } from '../models/load.js';
+import { currentEntry, readManifest, type ModelConfig } from '../models/load.js';
 import { SearchIndex } from '../search/search-index.js';
 import type { ApiDeps } from './deps.js';
 import { closeAll, openModelSet, type Closable } from './model-set.js';
@@ -33,7 +41,31 @@ export interface ApiModelWatcher {
   close(): Promise<void>;
 }
 
-export function watchApiModels(deps: ApiDeps, modelConfig: ModelConfig & Pick<Config, 'API_MODEL_RELOAD_MS'>): ApiModelWatcher {
+export function watchApiModels(
+  deps: ApiDeps,
+  modelConfig: ModelConfig & Pick<Config, 'API_MODEL_RELOAD_MS'> & Partial<Pick<Config, 'API_MODEL_SWITCH_MIN_COVERAGE'>>,
+): ApiModelWatcher {
+  const minCoverage = modelConfig.API_MODEL_SWITCH_MIN_COVERAGE ?? 0.9;
+  /** The classifier version the watcher last said it waits for, so that is logged once, not every tick. */
+  let waitingFor: string | null = null;
+  /** Whether a new current classifier has enough predictions to replace the live one (see the header). */
+  const readyToSwitch = async (version: string): Promise<boolean> => {
+    const live = deps.models.classifier;
+    const liveRows = deps.index.modelVersion === live?.version ? deps.index.size : 0;
+    if (!live || liveRows === 0 || minCoverage === 0) return true;
+    const have = await countPredictions(deps.db, version);
+    const need = Math.ceil(minCoverage * liveRows);
+    if (have >= need) return true;
+    if (waitingFor !== version) {
+      waitingFor = version;
+      deps.log.warn(
+        { classifier: version, predictions: have, needed: need, serving: live.version },
+        `classifier ${version} is current but has ${have} predictions against the ${liveRows} the live index holds; the API keeps serving ${live.version} ` +
+          `until it has ${need} (API_MODEL_SWITCH_MIN_COVERAGE ${minCoverage}): run \`npm run cli -- classify\``,
+      );
+    }
+    return false;
+  };
   // Replaced models and indexes waiting to be closed. close() closes them at once: a retired search
   // index still polls Postgres, and shutdown closes the pool right after the watcher.
   const retiring = new Map<Closable, NodeJS.Timeout>();
@@ -47,7 +79,10 @@ export function watchApiModels(deps: ApiDeps, modelConfig: ModelConfig & Pick<Co
   };
   const check = async () => {
     const live = deps.models;
-    const { models, opened } = await openModelSet(modelConfig, deps.log, deps.metrics.base, await readManifest(modelConfig), live);
+    const manifest = await readManifest(modelConfig);
+    const wanted = currentEntry(manifest, 'classifier');
+    if (wanted && wanted.version !== live.classifier?.version && !(await readyToSwitch(wanted.version))) return;
+    const { models, opened } = await openModelSet(modelConfig, deps.log, deps.metrics.base, manifest, live);
     let index = deps.index;
     if (models.classifier !== live.classifier) {
       index = newSearchIndex(deps, models.classifier);

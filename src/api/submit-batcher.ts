@@ -4,6 +4,7 @@
 // keeps up at hundreds of deliveries per second on two cores. Each caller still learns its own outcome:
 // when a batch fails, its deliveries are retried one by one, so one bad listing fails alone.
 import { DbUnavailableError } from '../db/errors.js';
+import { isRedisUnavailable } from './errors.js';
 import type { Db } from '../db/pool.js';
 import type { UploadedPhotoInput } from '../db/uploaded-photos-repo.js';
 import { submitListings, type ListingWithPhotos } from '../pipeline/submit-listings.js';
@@ -71,8 +72,9 @@ export class SubmitBatcher {
     } catch (err) {
       // The Postgres write is one statement, so one listing Postgres refuses fails the whole batch.
       // Retrying one at a time is safe (a listing stored but not yet enqueued is still pending and is
-      // enqueued again) but pointless when the database is down: then every delivery gets the error.
-      if (batch.length === 1 || err instanceof DbUnavailableError) {
+      // enqueued again) but pointless when Postgres or Redis is down: then every delivery gets the error
+      // (one at a time, each waiting out the producer's Redis retries, the last of 200 waited minutes).
+      if (batch.length === 1 || err instanceof DbUnavailableError || isRedisUnavailable(err)) {
         for (const w of batch) w.reject(err);
         return;
       }

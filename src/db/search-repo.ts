@@ -33,7 +33,8 @@ export async function latestPredictionVersion(db: Queryable): Promise<string | n
 /**
  * One page of a version's prediction embeddings stored after the cursor (exclusive), oldest first.
  * rewindMs moves the cursor back in time, to catch rows whose transaction committed after a later one
- * (created_at is the transaction's start, not its commit).
+ * (created_at is the transaction's start, not its commit). Skipped (duplicate) and failed listings are
+ * left out: the prediction stored for them is of content they no longer hold.
  */
 export async function predictionEmbeddingsAfter(
   db: Queryable,
@@ -47,7 +48,7 @@ export async function predictionEmbeddingsAfter(
   const { rows } = await db.query<{ listing_id: string; category: string; probabilities: Buffer; embedding: Buffer; created_at: string }>(
     `SELECT p.listing_id, coalesce(l.label, p.category) AS category, array_send(p.probabilities) AS probabilities,
        array_send(p.embedding) AS embedding, p.created_at::text AS created_at
-     FROM predictions p JOIN listings l ON l.id = p.listing_id
+     FROM predictions p JOIN listings l ON l.id = p.listing_id AND l.status NOT IN ('skipped', 'failed')
      WHERE p.model_version = $1 AND (p.created_at, p.listing_id) > ($2::timestamptz - $5 * interval '1 millisecond', $3::text)
      ORDER BY p.created_at, p.listing_id LIMIT $4`,
     [modelVersion, after?.createdAt ?? '-infinity', after?.listingId ?? '', limit, rewindMs],

@@ -38,6 +38,14 @@ export async function loadPoolModels(
   let current: Loaded | null = null;
   let version: string | null = null;
   let closed = false;
+  /** Replaced models waiting out RETIRE_AFTER_MS; close() closes them at once. */
+  const retiring = new Map<Loaded, NodeJS.Timeout>();
+  const closeRetired = (old: Loaded): Promise<void> => {
+    clearTimeout(retiring.get(old));
+    retiring.delete(old);
+    // A failed release must not become an unhandled rejection, which would end the pool mid-job.
+    return old.close().catch((err: unknown) => log.warn({ err, pool, role }, 'closing a replaced model failed'));
+  };
 
   // One reload at a time: jobs asking for a new version all wait for the same one.
   let loading: Promise<void> | null = null;
@@ -57,7 +65,7 @@ export async function loadPoolModels(
     const old = current;
     current = next;
     version = entry?.version ?? null;
-    if (old) setTimeout(() => void old.close(), RETIRE_AFTER_MS).unref();
+    if (old) retiring.set(old, setTimeout(() => void closeRetired(old), RETIRE_AFTER_MS).unref());
     if (next) log.info({ pool, role, version }, 'model loaded');
     else log.warn({ pool, role }, `no ${role} is registered: listings are cleaned and stored without it (run \`npm run cli -- setup\`)`);
   };
@@ -84,6 +92,9 @@ export async function loadPoolModels(
     async close() {
       closed = true;
       clearInterval(timer);
+      // A reload in progress finishes first, so the model it opens is closed here too.
+      await loading?.catch(() => undefined);
+      await Promise.all([...retiring.keys()].map(closeRetired));
       await current?.close();
     },
   };

@@ -161,7 +161,12 @@ export async function startPool(name: PoolName, config: Config, options: { exitO
   // `request`, not `trigger`: a supervisor that forwarded a signal and then went away must not turn the
   // drain it asked for into an immediate exit.
   if (process.connected) process.once('disconnect', () => shutdown.request('supervisor gone'));
-  void worker.run();
+  // run() rejects only when the worker cannot go on (e.g. its Redis connection is closed under it): stop
+  // the pool like a signal would, rather than exit on an unhandled rejection with jobs in flight.
+  worker.run().catch((err: unknown) => {
+    log.error({ err }, `${name} worker stopped`);
+    shutdown.request('worker stopped');
+  });
   log.info({ concurrency: config[CONCURRENCY[name]], metricsPort: server.port, models: models.describe() }, `${name} pool started`);
   return { name, metricsPort: server.port, metrics, shutdown };
 }
