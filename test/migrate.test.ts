@@ -109,6 +109,22 @@ describe('migrate', () => {
     expect(plan).not.toMatch(/Sort/);
   });
 
+  it('0006 gives the text embeddings already stored their listing\'s current content hash', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'migrations-'));
+    try {
+      // A database as it stood before 0006, with a listing and its text vector.
+      for (const f of ALL_MIGRATIONS.filter((m) => m < '0006')) copyFileSync(path.join(defaultMigrationsDir(), `${f}.sql`), path.join(dir, `${f}.sql`));
+      await migrate(t.config, { migrationsDir: dir });
+      await t.db.query(`INSERT INTO listings (id, name_raw, name, description_raw, model_text, price_raw, location, content_hash, source)
+                        VALUES ('old', 'n', 'n', '', 'n', '', 'Leeds', 'hash-old', 'test')`);
+      await t.db.query(`INSERT INTO text_embeddings (listing_id, model_version, vector) VALUES ('old', 'txt@0', '{1,2}')`);
+      expect((await migrate(t.config)).applied).toContain('0006_text_embedding_content');
+      expect((await embeddings.getTextEmbeddings(t.db, 'txt@0', [{ listingId: 'old', contentHash: 'hash-old' }])).get('old')).toEqual(Float32Array.from([1, 2]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('ignores documentation in the folder and refuses misnamed migrations', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'migrations-'));
     try {
@@ -410,22 +426,32 @@ describe('repositories', () => {
   });
 
   it('trains only on listings and photos whose embeddings belong to what they hold now', async () => {
-    await listings.upsertListings(t.db, ['ok', 'dup', 'bad'].map((id) => listing(id)), null);
+    await listings.upsertListings(t.db, ['ok', 'dup', 'bad', 'edited'].map((id) => listing(id)), null);
     await images.upsertImages(t.db, [
       { id: 'ok-0', listingId: 'ok', position: 0, sourceUri: '/ok-0' }, { id: 'ok-1', listingId: 'ok', position: 1, sourceUri: '/ok-1' }]);
     const cleaned = { bytes: 6, width: 154, height: 154, format: 'jpeg', cleanedJpeg: Buffer.from([0xff, 0xd8, 0xff, 0xd9]) };
     for (const id of ['ok-0', 'ok-1']) await images.markImageCleaned(t.db, id, cleaned);
-    await embeddings.upsertTextEmbeddings(t.db, 'txt@1', ['ok', 'dup', 'bad'].map((id) => ({ listingId: id, vector: [1, 2] })));
+    await embeddings.upsertTextEmbeddings(t.db, 'txt@1', ['ok', 'dup', 'bad', 'edited'].map((id) => ({ listingId: id, contentHash: 'h1', vector: [1, 2] })));
     await embeddings.upsertImageEmbeddings(t.db, 'img@1', [{ imageId: 'ok-0', vector: [3] }, { imageId: 'ok-1', vector: [4] }]);
     const ids = async () => (await embeddings.loadTrainingSet(t.db, 'txt@1', 'img@1')).map((e) => [e.listingId, e.images.map((i) => i.imageId)]);
+    expect(await ids()).toEqual([['bad', []], ['dup', []], ['edited', []], ['ok', ['ok-0', 'ok-1']]]);
+
+    // An edited listing keeps its earlier content's text vector until its text-embed job stores the new
+    // one: neither training nor an infer job for the new content may read the old one.
+    await listings.upsertListings(t.db, [listing('edited', { descriptionRaw: 'Now walnut', modelText: 'walnut', contentHash: 'h2' })], null);
     expect(await ids()).toEqual([['bad', []], ['dup', []], ['ok', ['ok-0', 'ok-1']]]);
+    expect((await embeddings.getTextEmbeddings(t.db, 'txt@1', [{ listingId: 'edited', contentHash: 'h2' }])).size).toBe(0);
+    expect(await embeddings.upsertTextEmbeddingIfCurrent(t.db, 'txt@1', { listingId: 'edited', contentHash: 'h2' }, [5, 6])).toBe(true);
+    expect((await embeddings.getTextEmbeddings(t.db, 'txt@1', [{ listingId: 'edited', contentHash: 'h2' }])).get('edited')).toEqual(Float32Array.from([5, 6]));
+    expect((await embeddings.getTextEmbeddings(t.db, 'txt@1', [{ listingId: 'edited', contentHash: 'h1' }])).size).toBe(0);
+    expect(await ids()).toEqual([['bad', []], ['dup', []], ['edited', []], ['ok', ['ok-0', 'ok-1']]]);
 
     // A duplicate (skipped) and a failed listing keep their rows and embeddings but leave training.
     await listings.markSkipped(t.db, 'dup', 'h1', 'Duplicate of ok.');
     await listings.markFailed(t.db, 'bad', 'h1', 'No text and no usable photo.');
     // A photo whose source changed is pending again: its stored embedding is the old photo's.
     await images.upsertImages(t.db, [{ id: 'ok-1', listingId: 'ok', position: 1, sourceUri: '/ok-1-new' }]);
-    expect(await ids()).toEqual([['ok', ['ok-0']]]);
+    expect(await ids()).toEqual([['edited', []], ['ok', ['ok-0']]]);
   });
 
   it('round-trips embeddings and predictions and loads the training set', async () => {
@@ -434,12 +460,12 @@ describe('repositories', () => {
       { id: 'a-1', listingId: 'a', position: 1, sourceUri: '/1' }, { id: 'a-0', listingId: 'a', position: 0, sourceUri: '/0' }]);
     const v = (x: number) => Float32Array.from([x, x / 3, -x, 1e-7]);
     for (let i = 0; i < 2; i += 1) {
-      await embeddings.upsertTextEmbeddings(t.db, 'txt@1', [{ listingId: 'a', vector: v(1) }, { listingId: 'u', vector: v(2) }]);
+      await embeddings.upsertTextEmbeddings(t.db, 'txt@1', [{ listingId: 'a', contentHash: 'h1', vector: v(1) }, { listingId: 'u', contentHash: 'h1', vector: v(2) }]);
       await embeddings.upsertImageEmbeddings(t.db, 'img@1', [{ imageId: 'a-0', vector: v(3) }, { imageId: 'a-1', vector: [4, 5, 6, 7] }]);
     }
-    expect((await embeddings.getTextEmbeddings(t.db, 'txt@1', ['a', 'b'])).get('a')).toEqual(v(1));
+    expect((await embeddings.getTextEmbeddings(t.db, 'txt@1', [{ listingId: 'a', contentHash: 'h1' }, { listingId: 'b', contentHash: 'h1' }])).get('a')).toEqual(v(1));
     expect([...(await embeddings.getImageEmbeddings(t.db, 'img@1', ['a-0', 'a-1', 'zz'])).keys()].sort()).toEqual(['a-0', 'a-1']);
-    await expect(embeddings.upsertTextEmbeddings(t.db, 'txt@1', [{ listingId: 'a', vector: [1, Number.NaN] }])).rejects.toThrow(/non-finite/);
+    await expect(embeddings.upsertTextEmbeddings(t.db, 'txt@1', [{ listingId: 'a', contentHash: 'h1', vector: [1, Number.NaN] }])).rejects.toThrow(/non-finite/);
 
     const cleaned = { bytes: 6, width: 154, height: 154, format: 'jpeg', cleanedJpeg: Buffer.from([0xff, 0xd8, 0xff, 0xd9]) };
     for (const id of ['a-0', 'a-1']) await images.markImageCleaned(t.db, id, cleaned);

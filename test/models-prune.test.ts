@@ -57,7 +57,7 @@ describe('models prune', () => {
     await markFailed(t.db, 'C', 'h', 'No text and no usable photo.');
     await upsertImages(t.db, [{ id: 'A-0', listingId: 'A', position: 0, sourceUri: '/a' }, { id: 'B-0', listingId: 'B', position: 0, sourceUri: '/b' }]);
     for (const g of [1, 2, 3]) {
-      for (const v of [`text@${g}`, `text@${g}#oof`]) await upsertTextEmbeddings(t.db, v, [{ listingId: 'A', vector: [1] }, { listingId: 'B', vector: [2] }]);
+      for (const v of [`text@${g}`, `text@${g}#oof`]) await upsertTextEmbeddings(t.db, v, [{ listingId: 'A', contentHash: 'h', vector: [1] }, { listingId: 'B', contentHash: 'h', vector: [2] }]);
       for (const v of [`image@${g}`, `image@${g}#oof`]) await upsertImageEmbeddings(t.db, v, [{ imageId: 'A-0', vector: [1] }, { imageId: 'B-0', vector: [2] }]);
     }
     const prediction = (listingId: string, modelVersion: string) => ({
@@ -102,7 +102,7 @@ describe('models prune', () => {
 
   it('deletes across pages of listings and photos (a page of one here)', async () => {
     for (const v of ['paged@1', 'paged@1#oof']) {
-      await upsertTextEmbeddings(t.db, v, [{ listingId: 'A', vector: [1] }, { listingId: 'B', vector: [2] }, { listingId: 'C', vector: [3] }]);
+      await upsertTextEmbeddings(t.db, v, [{ listingId: 'A', contentHash: 'h', vector: [1] }, { listingId: 'B', contentHash: 'h', vector: [2] }, { listingId: 'C', contentHash: 'h', vector: [3] }]);
       await upsertImageEmbeddings(t.db, v, [{ imageId: 'A-0', vector: [1] }, { imageId: 'B-0', vector: [2] }]);
     }
     const before = await rowsByVersion();
@@ -112,7 +112,7 @@ describe('models prune', () => {
 
   it('deletes the rows of versions no manifest entry lists only with --orphans', async () => {
     const before = await rowsByVersion();
-    for (const v of ['ghost@1', 'ghost@1#oof']) await upsertTextEmbeddings(t.db, v, [{ listingId: 'A', vector: [1] }]);
+    for (const v of ['ghost@1', 'ghost@1#oof']) await upsertTextEmbeddings(t.db, v, [{ listingId: 'A', contentHash: 'h', vector: [1] }]);
     expect((await t.cli<PruneJson & { orphanVersions: string[] }>(['models', 'prune'])).orphanVersions).toEqual([]);
     const dry = await t.cli<PruneJson & { orphanVersions: string[] }>(['models', 'prune', '--orphans', '--dry-run']);
     expect(dry.orphanVersions).toEqual(['ghost@1']);

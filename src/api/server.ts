@@ -131,7 +131,9 @@ export async function buildServer(deps: ApiDeps, options: ServerOptions = {}): P
     // Counting starts with the first request: wait (briefly) for the connection rather than let it pass.
     if (limiterRedis.status !== 'ready') {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([once(limiterRedis, 'ready'), new Promise((r) => (timer = setTimeout(r, 2000)))]).finally(() => clearTimeout(timer));
+      // once() rejects on the connection's first 'error' (Redis down at boot): that must not stop the API.
+      const ready = once(limiterRedis, 'ready').catch(() => undefined);
+      await Promise.race([ready, new Promise((r) => (timer = setTimeout(r, 2000)))]).finally(() => clearTimeout(timer));
     }
     await app.register(rateLimit, {
       global: false,

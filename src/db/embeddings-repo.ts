@@ -7,6 +7,8 @@ import { fromArraySend, toArrayRecv, type Vector } from './vectors.js';
 
 export interface TextEmbeddingInput {
   listingId: string;
+  /** The listing content the vector was computed from (listings.content_hash at the time; migration 0006). */
+  contentHash: string;
   vector: Vector;
 }
 export interface ImageEmbeddingInput {
@@ -24,25 +26,36 @@ async function upsertVectors(
   table: 'text_embeddings' | 'image_embeddings',
   keyColumn: 'listing_id' | 'image_id',
   modelVersion: string,
-  rows: readonly { key: string; vector: Vector }[],
+  rows: readonly { key: string; vector: Vector; contentHash?: string }[],
 ): Promise<void> {
   assertUniqueKeys(rows.map((r) => r.key), keyColumn === 'listing_id' ? 'Listing id' : 'Image id');
+  // Text rows also say which content of the listing they embed.
+  const withContent = table === 'text_embeddings';
   for (const part of chunk(rows, VECTORS_PER_STATEMENT)) {
     // Rewriting an identical vector is skipped, so a retried job leaves created_at alone.
     const params: unknown[] = [modelVersion];
-    for (const r of part) params.push(r.key, toArrayRecv(r.vector, `The embedding of ${r.key}`));
+    for (const r of part) {
+      params.push(r.key, toArrayRecv(r.vector, `The embedding of ${r.key}`));
+      if (withContent) params.push(r.contentHash);
+    }
+    const columns = withContent ? ['text', 'real[]', 'text'] : ['text', 'real[]'];
     await db.query(
-      `INSERT INTO ${table} AS e (${keyColumn}, model_version, vector)
-       SELECT key, $1, vector FROM (VALUES ${valuesPlaceholders(part.length, ['text', 'real[]'], 2)}) AS t(key, vector)
-       ON CONFLICT (${keyColumn}, model_version) DO UPDATE SET vector = EXCLUDED.vector, created_at = now()
-       WHERE e.vector IS DISTINCT FROM EXCLUDED.vector`,
+      withContent
+        ? `INSERT INTO text_embeddings AS e (listing_id, model_version, vector, content_hash)
+           SELECT key, $1, vector, content_hash FROM (VALUES ${valuesPlaceholders(part.length, columns, 2)}) AS t(key, vector, content_hash)
+           ON CONFLICT (listing_id, model_version) DO UPDATE SET vector = EXCLUDED.vector, content_hash = EXCLUDED.content_hash, created_at = now()
+           WHERE (e.vector, e.content_hash) IS DISTINCT FROM (EXCLUDED.vector, EXCLUDED.content_hash)`
+        : `INSERT INTO ${table} AS e (${keyColumn}, model_version, vector)
+           SELECT key, $1, vector FROM (VALUES ${valuesPlaceholders(part.length, columns, 2)}) AS t(key, vector)
+           ON CONFLICT (${keyColumn}, model_version) DO UPDATE SET vector = EXCLUDED.vector, created_at = now()
+           WHERE e.vector IS DISTINCT FROM EXCLUDED.vector`,
       params,
     );
   }
 }
 
 export function upsertTextEmbeddings(db: Queryable, modelVersion: string, rows: readonly TextEmbeddingInput[]): Promise<void> {
-  return upsertVectors(db, 'text_embeddings', 'listing_id', modelVersion, rows.map((r) => ({ key: r.listingId, vector: r.vector })));
+  return upsertVectors(db, 'text_embeddings', 'listing_id', modelVersion, rows.map((r) => ({ key: r.listingId, vector: r.vector, contentHash: r.contentHash })));
 }
 
 export function upsertImageEmbeddings(db: Queryable, modelVersion: string, rows: readonly ImageEmbeddingInput[]): Promise<void> {
@@ -65,8 +78,17 @@ written AS (
   RETURNING 1
 )
 SELECT EXISTS (SELECT 1 FROM current) AS current`;
-
-const TEXT_IF_CURRENT = prepared(IF_CURRENT_SQL('text_embeddings', 'listing_id', '$2', CURRENT_LISTING));
+// The text row also records the content it embeds ($3, which the guard has just checked is current).
+const TEXT_IF_CURRENT = prepared(`
+WITH current AS (${CURRENT_LISTING}),
+written AS (
+  INSERT INTO text_embeddings AS e (listing_id, model_version, vector, content_hash)
+  SELECT $2, $1, $4::real[], $3 FROM current
+  ON CONFLICT (listing_id, model_version) DO UPDATE SET vector = EXCLUDED.vector, content_hash = EXCLUDED.content_hash, created_at = now()
+  WHERE (e.vector, e.content_hash) IS DISTINCT FROM (EXCLUDED.vector, EXCLUDED.content_hash)
+  RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM current) AS current`);
 const IMAGE_IF_CURRENT = prepared(IF_CURRENT_SQL('image_embeddings', 'image_id', '$5', `SELECT 1 FROM listings l JOIN images i ON i.listing_id = l.id
   WHERE l.id = $2 AND l.content_hash = $3 AND i.id = $5 FOR SHARE OF l`));
 
@@ -91,13 +113,23 @@ export async function upsertImageEmbeddingIfCurrent(
   return rows[0]?.current ?? false;
 }
 
-/** Text embeddings of these listings for one model version; ids without one are absent. */
-export async function getTextEmbeddings(db: Queryable, modelVersion: string, listingIds: readonly string[]): Promise<Map<string, Float32Array>> {
+/**
+ * Text embeddings of these listings' given contents for one model version; a listing whose stored vector
+ * was computed from other content (before an edit) is absent, like one without a vector.
+ */
+export async function getTextEmbeddings(
+  db: Queryable,
+  modelVersion: string,
+  listings: readonly { listingId: string; contentHash: string }[],
+): Promise<Map<string, Float32Array>> {
   const out = new Map<string, Float32Array>();
-  if (listingIds.length === 0) return out;
+  if (listings.length === 0) return out;
   const { rows } = await db.query<{ listing_id: string; vector: Buffer }>(
-    'SELECT listing_id, array_send(vector) AS vector FROM text_embeddings WHERE model_version = $1 AND listing_id = ANY($2::text[])',
-    [modelVersion, listingIds],
+    `SELECT t.listing_id, array_send(t.vector) AS vector
+     FROM text_embeddings t JOIN unnest($2::text[], $3::text[]) AS c(listing_id, content_hash)
+       ON t.listing_id = c.listing_id AND t.content_hash = c.content_hash
+     WHERE t.model_version = $1`,
+    [modelVersion, listings.map((l) => l.listingId), listings.map((l) => l.contentHash)],
   );
   for (const r of rows) out.set(r.listing_id, fromArraySend(r.vector));
   return out;
@@ -153,7 +185,8 @@ export interface TrainingExample {
  * leave a modality out), in listing id order. Skipped listings (duplicates: training on them counts a
  * listing twice, and can put a test listing's twin in training) and failed ones are left out, and so
  * are photos that are not cleaned (a photo whose source changed keeps its old photo's embedding until
- * it is cleaned again): the same listings and photos `setup` embeds. Reads in pages of listings so the vectors of the whole
+ * it is cleaned again) and text vectors of a listing's earlier content: the same listings and photos
+ * `setup` embeds. Reads in pages of listings so the vectors of the whole
  * catalogue never travel in one result.
  */
 export async function loadTrainingSet(db: Queryable, textVersion: string | null, imageVersion: string | null): Promise<TrainingExample[]> {
@@ -162,7 +195,7 @@ export async function loadTrainingSet(db: Queryable, textVersion: string | null,
   for (;;) {
     const { rows } = await db.query<{ id: string; label: string; vector: Buffer | null }>(
       `SELECT l.id, l.label, array_send(t.vector) AS vector FROM listings l
-       LEFT JOIN text_embeddings t ON t.listing_id = l.id AND t.model_version = $1
+       LEFT JOIN text_embeddings t ON t.listing_id = l.id AND t.model_version = $1 AND t.content_hash = l.content_hash
        WHERE l.label IS NOT NULL AND l.status IN ('pending', 'processed') AND l.id > $2 ORDER BY l.id LIMIT $3`,
       [textVersion, afterId, ROWS_PER_STATEMENT],
     );

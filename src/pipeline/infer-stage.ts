@@ -84,7 +84,8 @@ async function inferListing(deps: InferDeps, p: InferPayload): Promise<InferResu
 
   const c = deps.classifier;
   const [textRows, imageRows] = await Promise.all([
-    hasText ? getTextEmbeddings(deps.db, c.textVersion, [listing.id]) : Promise.resolve(new Map<string, Float32Array>()),
+    // The vector of this content: after an edit, the previous content's may still be stored.
+    hasText ? getTextEmbeddings(deps.db, c.textVersion, [{ listingId: listing.id, contentHash: listing.contentHash }]) : Promise.resolve(new Map<string, Float32Array>()),
     getImageEmbeddings(deps.db, c.imageVersion, cleaned.map((i) => i.id)),
   ]);
   const text = textRows.get(listing.id) ?? null;

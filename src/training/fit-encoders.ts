@@ -69,7 +69,8 @@ export async function fitEncodersFromDb(
   log.info({ text: fitted.text.version, image: fitted.image.version, fitSeconds, stageMs: fitted.timings }, 'offline encoders fitted and made current');
 
   // Training reads the out-of-fold embeddings: the in-sample ones of supervised encoders are over-confident.
-  await upsertTextEmbeddings(db, fitted.text.version + OOF_SUFFIX, [...fitted.outOfFoldText].map(([listingId, vector]) => ({ listingId, vector })));
+  const contentOf = new Map(texts.map((t) => [t.id, t.contentHash] as const));
+  await upsertTextEmbeddings(db, fitted.text.version + OOF_SUFFIX, [...fitted.outOfFoldText].map(([listingId, vector]) => ({ listingId, contentHash: contentOf.get(listingId)!, vector })));
   await upsertImageEmbeddings(db, fitted.image.version + OOF_SUFFIX, [...fitted.outOfFoldImage].map(([imageId, vector]) => ({ imageId, vector })));
 
   const t1 = Date.now();
@@ -81,7 +82,7 @@ export async function fitEncodersFromDb(
     for (let i = 0; i < withText.length; i += 512) {
       const part = withText.slice(i, i + 512);
       const vectors = await Promise.all(part.map((t) => textEmbedder.embed({ text: t.modelText, name: t.name, price: t.price, location: t.location })));
-      await upsertTextEmbeddings(db, fitted.text.version, part.map((t, j) => ({ listingId: t.id, vector: vectors[j]! })));
+      await upsertTextEmbeddings(db, fitted.text.version, part.map((t, j) => ({ listingId: t.id, contentHash: t.contentHash, vector: vectors[j]! })));
     }
     for (let i = 0; i < allPhotos.length; i += 512) {
       const part = allPhotos.slice(i, i + 512);
