@@ -21,41 +21,45 @@ export interface ListingImageEmbedding {
   vector: Float32Array;
 }
 
+/**
+ * The columns beyond key, model version and vector: text rows also record which content of the listing
+ * they embed (migration 0006), so that a vector of earlier content is never read for the current one.
+ */
+const EXTRA_COLUMNS = { text_embeddings: ['content_hash'], image_embeddings: [] } as const;
+
+/** ON CONFLICT clause shared by the bulk and the guarded writes: rewriting identical values is skipped. */
+function onConflictUpdate(keyColumn: string, columns: readonly string[]): string {
+  const all = ['vector', ...columns];
+  return `ON CONFLICT (${keyColumn}, model_version) DO UPDATE SET ${all.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, created_at = now()
+  WHERE (${all.map((c) => `e.${c}`).join(', ')}) IS DISTINCT FROM (${all.map((c) => `EXCLUDED.${c}`).join(', ')})`;
+}
+
 async function upsertVectors(
   db: Queryable,
   table: 'text_embeddings' | 'image_embeddings',
   keyColumn: 'listing_id' | 'image_id',
   modelVersion: string,
-  rows: readonly { key: string; vector: Vector; contentHash?: string }[],
+  rows: readonly { key: string; vector: Vector; extra?: readonly string[] }[],
 ): Promise<void> {
   assertUniqueKeys(rows.map((r) => r.key), keyColumn === 'listing_id' ? 'Listing id' : 'Image id');
-  // Text rows also say which content of the listing they embed.
-  const withContent = table === 'text_embeddings';
+  const extra = EXTRA_COLUMNS[table];
+  const types = ['text', 'real[]', ...extra.map(() => 'text')];
   for (const part of chunk(rows, VECTORS_PER_STATEMENT)) {
-    // Rewriting an identical vector is skipped, so a retried job leaves created_at alone.
+    // Rewriting an identical row is skipped, so a retried job leaves created_at alone.
     const params: unknown[] = [modelVersion];
-    for (const r of part) {
-      params.push(r.key, toArrayRecv(r.vector, `The embedding of ${r.key}`));
-      if (withContent) params.push(r.contentHash);
-    }
-    const columns = withContent ? ['text', 'real[]', 'text'] : ['text', 'real[]'];
+    for (const r of part) params.push(r.key, toArrayRecv(r.vector, `The embedding of ${r.key}`), ...(r.extra ?? []));
+    const columns = ['vector', ...extra].join(', ');
     await db.query(
-      withContent
-        ? `INSERT INTO text_embeddings AS e (listing_id, model_version, vector, content_hash)
-           SELECT key, $1, vector, content_hash FROM (VALUES ${valuesPlaceholders(part.length, columns, 2)}) AS t(key, vector, content_hash)
-           ON CONFLICT (listing_id, model_version) DO UPDATE SET vector = EXCLUDED.vector, content_hash = EXCLUDED.content_hash, created_at = now()
-           WHERE (e.vector, e.content_hash) IS DISTINCT FROM (EXCLUDED.vector, EXCLUDED.content_hash)`
-        : `INSERT INTO ${table} AS e (${keyColumn}, model_version, vector)
-           SELECT key, $1, vector FROM (VALUES ${valuesPlaceholders(part.length, columns, 2)}) AS t(key, vector)
-           ON CONFLICT (${keyColumn}, model_version) DO UPDATE SET vector = EXCLUDED.vector, created_at = now()
-           WHERE e.vector IS DISTINCT FROM EXCLUDED.vector`,
+      `INSERT INTO ${table} AS e (${keyColumn}, model_version, ${columns})
+       SELECT key, $1, ${columns} FROM (VALUES ${valuesPlaceholders(part.length, types, 2)}) AS t(key, ${columns})
+       ${onConflictUpdate(keyColumn, extra)}`,
       params,
     );
   }
 }
 
 export function upsertTextEmbeddings(db: Queryable, modelVersion: string, rows: readonly TextEmbeddingInput[]): Promise<void> {
-  return upsertVectors(db, 'text_embeddings', 'listing_id', modelVersion, rows.map((r) => ({ key: r.listingId, vector: r.vector, contentHash: r.contentHash })));
+  return upsertVectors(db, 'text_embeddings', 'listing_id', modelVersion, rows.map((r) => ({ key: r.listingId, vector: r.vector, extra: [r.contentHash] })));
 }
 
 export function upsertImageEmbeddings(db: Queryable, modelVersion: string, rows: readonly ImageEmbeddingInput[]): Promise<void> {
@@ -68,29 +72,20 @@ export function upsertImageEmbeddings(db: Queryable, modelVersion: string, rows:
 // hash), so a job for old content can never land its vector over the new content's.
 const CURRENT_LISTING = 'SELECT 1 FROM listings WHERE id = $2 AND content_hash = $3 FOR SHARE';
 
-const IF_CURRENT_SQL = (table: string, keyColumn: string, keyParam: string, guard: string) => `
+const IF_CURRENT_SQL = (table: keyof typeof EXTRA_COLUMNS, keyColumn: string, keyParam: string, guard: string, extraParams: readonly string[]) => `
 WITH current AS (${guard}),
 written AS (
-  INSERT INTO ${table} AS e (${keyColumn}, model_version, vector)
-  SELECT ${keyParam}, $1, $4::real[] FROM current
-  ON CONFLICT (${keyColumn}, model_version) DO UPDATE SET vector = EXCLUDED.vector, created_at = now()
-  WHERE e.vector IS DISTINCT FROM EXCLUDED.vector
+  INSERT INTO ${table} AS e (${keyColumn}, model_version, ${['vector', ...EXTRA_COLUMNS[table]].join(', ')})
+  SELECT ${keyParam}, $1, ${['$4::real[]', ...extraParams].join(', ')} FROM current
+  ${onConflictUpdate(keyColumn, EXTRA_COLUMNS[table])}
   RETURNING 1
 )
 SELECT EXISTS (SELECT 1 FROM current) AS current`;
-// The text row also records the content it embeds ($3, which the guard has just checked is current).
-const TEXT_IF_CURRENT = prepared(`
-WITH current AS (${CURRENT_LISTING}),
-written AS (
-  INSERT INTO text_embeddings AS e (listing_id, model_version, vector, content_hash)
-  SELECT $2, $1, $4::real[], $3 FROM current
-  ON CONFLICT (listing_id, model_version) DO UPDATE SET vector = EXCLUDED.vector, content_hash = EXCLUDED.content_hash, created_at = now()
-  WHERE (e.vector, e.content_hash) IS DISTINCT FROM (EXCLUDED.vector, EXCLUDED.content_hash)
-  RETURNING 1
-)
-SELECT EXISTS (SELECT 1 FROM current) AS current`);
+
+// The text row records the content it embeds: $3, which the guard has just found current.
+const TEXT_IF_CURRENT = prepared(IF_CURRENT_SQL('text_embeddings', 'listing_id', '$2', CURRENT_LISTING, ['$3']));
 const IMAGE_IF_CURRENT = prepared(IF_CURRENT_SQL('image_embeddings', 'image_id', '$5', `SELECT 1 FROM listings l JOIN images i ON i.listing_id = l.id
-  WHERE l.id = $2 AND l.content_hash = $3 AND i.id = $5 FOR SHARE OF l`));
+  WHERE l.id = $2 AND l.content_hash = $3 AND i.id = $5 FOR SHARE OF l`, []));
 
 /** Stores a text-embed job's vector; false (nothing written) when the listing's content has moved on. */
 export async function upsertTextEmbeddingIfCurrent(db: Queryable, modelVersion: string, content: ListingContent, vector: Vector): Promise<boolean> {
