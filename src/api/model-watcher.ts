@@ -43,9 +43,9 @@ export interface ApiModelWatcher {
 
 export function watchApiModels(
   deps: ApiDeps,
-  modelConfig: ModelConfig & Pick<Config, 'API_MODEL_RELOAD_MS'> & Partial<Pick<Config, 'API_MODEL_SWITCH_MIN_COVERAGE'>>,
+  modelConfig: ModelConfig & Pick<Config, 'API_MODEL_RELOAD_MS' | 'API_MODEL_SWITCH_MIN_COVERAGE'>,
 ): ApiModelWatcher {
-  const minCoverage = modelConfig.API_MODEL_SWITCH_MIN_COVERAGE ?? 0.9;
+  const minCoverage = modelConfig.API_MODEL_SWITCH_MIN_COVERAGE;
   /** The classifier version the watcher last said it waits for, so that is logged once, not every tick. */
   let waitingFor: string | null = null;
   /** Whether a new current classifier has enough predictions to replace the live one (see the header). */
